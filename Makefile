@@ -1,0 +1,53 @@
+# The two commands a fresh machine needs: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: demo test install lint types layers unit packs-test clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[dev]"
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install
+	$(BIN)/procpilot validate packs/retail
+	$(BIN)/procpilot setup
+	@echo ""
+	@echo "procpilot is starting on http://127.0.0.1:8000"
+	@echo "  talk to the shop assistant in a terminal:  $(BIN)/procpilot chat --pack retail"
+	@echo "  or over HTTP:"
+	@echo "    curl -s -X POST http://127.0.0.1:8000/api/conversations -H 'content-type: application/json' \\"
+	@echo "         -d '{\"pack\": \"retail\", \"text\": \"I want to return something\"}'"
+	@echo "  a customer to try: noah.brown7922@example.com (delivered order #W7678072)"
+	@echo "  API documentation: http://127.0.0.1:8000/docs"
+	@echo ""
+	$(BIN)/procpilot serve
+
+lint: install
+	$(BIN)/ruff check src tests packs
+
+types: install
+	$(BIN)/mypy
+
+layers: install
+	$(BIN)/lint-imports
+
+unit: install
+	$(BIN)/pytest -q -p no:cacheprovider
+
+packs-test: install
+	$(BIN)/procpilot test packs/retail
+
+test: lint types layers unit packs-test
+
+clean:
+	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,1 @@
+"""The HTTP API: a FastAPI app factory over the services."""

@@ -1,0 +1,1 @@
+"""The ``procpilot`` command."""

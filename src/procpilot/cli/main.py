@@ -1,0 +1,199 @@
+"""``procpilot``: init, validate, test, chat, serve, schema. Talks to services only."""
+
+from __future__ import annotations
+
+import sys
+import uuid
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from procpilot.domain.errors import ProcpilotError
+from procpilot.services import packs as pack_service
+from procpilot.services.container import build
+from procpilot.services.logging import configure_logging
+from procpilot.services.pack_tests import CaseResult, run_pack_tests
+from procpilot.services.settings import Settings
+
+app = typer.Typer(help="procpilot: business processes carried out in conversation.", no_args_is_help=True)
+console = Console()
+err = Console(stderr=True)
+
+
+@app.callback()
+def main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show log lines.")] = False) -> None:
+    configure_logging(level="INFO" if verbose else "WARNING")
+
+
+@app.command()
+def validate(pack: Annotated[Path, typer.Argument(help="The pack folder.")]) -> None:
+    """Check a pack; list every problem with file, line, what was expected and what was found."""
+    problems = pack_service.validate(pack)
+    if not problems:
+        console.print(f"[green]✓[/] {pack} is valid")
+        return
+    console.print(f"[red]✗[/] {pack}: {len(problems)} problem(s)")
+    for problem in problems:
+        console.print(f"  {problem}", markup=False, highlight=False)
+    raise typer.Exit(1)
+
+
+@app.command()
+def test(
+    pack: Annotated[Path, typer.Argument(help="The pack folder.")],
+    k: Annotated[str | None, typer.Option("-k", help="Only tests whose name contains this.")] = None,
+    show: Annotated[bool, typer.Option("--show", help="Print the transcript of failed tests.")] = False,
+    database_url: Annotated[
+        str | None, typer.Option(help="Run on this database (default: a temporary SQLite).")
+    ] = None,
+) -> None:
+    """Run the pack's conversation tests; exit non-zero if any fails."""
+
+    def progress(result: CaseResult) -> None:
+        mark = "[green]✓[/]" if result.passed else "[red]✗[/]"
+        console.print(f"{mark} {result.name} [dim]({result.seconds:.2f}s)[/]")
+
+    try:
+        report = run_pack_tests(pack, only=k, database_url=database_url, progress=progress)
+    except ProcpilotError as error:
+        err.print(f"[red]error:[/] {error}", markup=True, highlight=False)
+        raise typer.Exit(2) from None
+    table = Table(title=f"pack {report.pack}: {report.passed} passed, {report.failed} failed")
+    table.add_column("file")
+    table.add_column("test")
+    table.add_column("result")
+    table.add_column("details", overflow="fold")
+    for result in report.results:
+        table.add_row(
+            result.file,
+            result.name,
+            "[green]pass[/]" if result.passed else "[red]FAIL[/]",
+            "\n".join(result.failures),
+        )
+    console.print(table)
+    if show:
+        for result in report.results:
+            if not result.passed:
+                console.rule(result.name)
+                console.print("\n".join(result.transcript), markup=False, highlight=False)
+    console.print(f"{report.passed} passed, {report.failed} failed")
+    if report.failed or not report.results:
+        raise typer.Exit(1)
+
+
+@app.command()
+def chat(
+    pack: Annotated[str, typer.Option("--pack", "-p", help="Pack id to talk to.")],
+    packs_dir: Annotated[
+        Path | None, typer.Option(help="Folder of packs (default: PROCPILOT_PACKS_DIR or ./packs).")
+    ] = None,
+    user: Annotated[str | None, typer.Option(help="Your user id.")] = None,
+    role: Annotated[list[str] | None, typer.Option(help="Your roles (repeatable).")] = None,
+    debug: Annotated[bool, typer.Option(help="Show the commands understood.")] = False,
+) -> None:
+    """Talk to a pack's assistant in the terminal. Type a button's number to press it; Ctrl-D ends."""
+    settings = Settings() if packs_dir is None else Settings(packs_dir=packs_dir)
+    container = build(settings)
+    if pack not in container.catalog.packs:
+        err.print(f"[red]pack {pack!r} is not loaded[/]")
+        for name, problem in container.catalog.errors.items():
+            err.print(f"{name}: {problem}", markup=False)
+        raise typer.Exit(2)
+    conversation = f"cli_{uuid.uuid4().hex[:12]}"
+    console.print(f"[dim]conversation {conversation} with pack {pack}; Ctrl-D to leave[/]")
+    buttons: list[dict[str, str]] = []
+    while True:
+        try:
+            text = console.input("[bold cyan]you>[/] ")
+        except (EOFError, KeyboardInterrupt):
+            console.print()
+            break
+        if text.strip().isdigit() and buttons and 1 <= int(text) <= len(buttons):
+            text = buttons[int(text) - 1]["payload"]
+        if not text.strip():
+            continue
+        try:
+            reply = container.conversations.handle(
+                tenant=settings.default_tenant,
+                pack_id=pack,
+                conversation_id=conversation,
+                text=text,
+                user_id=user,
+                roles=role or [],
+                channel="terminal",
+            )
+        except ProcpilotError as error:
+            err.print(f"[red]{error}[/]", markup=True, highlight=False)
+            continue
+        if debug:
+            console.print(f"[dim]{reply.commands}[/]", highlight=False)
+        buttons = []
+        for message in reply.messages:
+            console.print(f"[bold green]bot>[/] {message['text']}", highlight=False)
+            if message.get("buttons"):
+                buttons = message["buttons"]
+                for number, button in enumerate(buttons, start=1):
+                    console.print(f"      [dim]{number}.[/] {button['title']}", highlight=False)
+    container.close()
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port.")] = None,
+    packs_dir: Annotated[Path | None, typer.Option(help="Folder of packs.")] = None,
+) -> None:
+    """Run the HTTP API (and, in the embedded default, everything else) in this process."""
+    import uvicorn
+
+    from procpilot.api.app import create_app
+
+    updates = {k: v for k, v in {"host": host, "port": port, "packs_dir": packs_dir}.items() if v is not None}
+    settings = Settings().model_copy(update=updates)
+    configure_logging(level="INFO", json_logs=settings.log_json)
+    application = create_app(settings)
+    uvicorn.run(application, host=settings.host, port=settings.port, log_level="info")
+
+
+@app.command()
+def setup() -> None:
+    """Create the database, load the packs and seed their business data (safe to repeat)."""
+    container = build(Settings())
+    for line in container.prepare():
+        console.print(f"  prepared {line}", highlight=False)
+    for name, error in container.catalog.errors.items():
+        err.print(f"[yellow]refused pack {name}[/]: {error}", highlight=False)
+    container.close()
+
+
+@app.command()
+def init(
+    target: Annotated[Path, typer.Argument(help="Folder to create the pack in.")],
+    pack_id: Annotated[str | None, typer.Option("--id", help="Pack id (default: the folder name).")] = None,
+) -> None:
+    """Create a new pack from a working template (a flow, a tool, a test)."""
+    try:
+        written = pack_service.init_pack(target, pack_id or target.name)
+    except ProcpilotError as error:
+        err.print(f"[red]{error}[/]")
+        raise typer.Exit(2) from None
+    for path in written:
+        console.print(f"  created {path}")
+    console.print(f"Next: procpilot validate {target} && procpilot test {target}")
+
+
+@app.command()
+def schema(kind: Annotated[str, typer.Argument(help="flow or pack")] = "flow") -> None:
+    """Print the JSON Schema of flow files or of pack.yaml."""
+    try:
+        sys.stdout.write(pack_service.schema_json(kind))
+    except ProcpilotError as error:
+        err.print(f"[red]{error}[/]")
+        raise typer.Exit(2) from None
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,249 @@
+"""``DialogueEngine``: the pure core. ``(state, commands) -> Turn`` and ``(state, outcome) -> Turn``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from procpilot.domain.commands import Command
+from procpilot.domain.events import Event
+from procpilot.domain.expectation import APPROVAL, CONFIRMATION, NOTHING, SLOT, Expectation
+from procpilot.domain.flows import Pack
+from procpilot.domain.state import (
+    ACTIVE,
+    WAITING_APPROVAL,
+    WAITING_CONFIRM,
+    WAITING_EFFECT,
+    WAITING_INPUT,
+    DialogueState,
+    Frame,
+)
+from procpilot.domain.steps import ApprovalStep, CallStep, CollectStep, GenerateStep
+from procpilot.engine import executor, processor
+from procpilot.engine.effects import (
+    ApprovalDecision,
+    ApprovalHandle,
+    Effect,
+    GenerationResult,
+    Outcome,
+    ToolCall,
+    ToolResult,
+)
+from procpilot.engine.templates import Renderer
+from procpilot.engine.turn import TurnContext
+
+
+@dataclass
+class Turn:
+    """The result of handling commands or an outcome."""
+
+    state: DialogueState
+    events: list[Event] = field(default_factory=list)
+    effect: Effect | None = None
+
+    @property
+    def messages(self) -> list[dict[str, Any]]:
+        return [e.data for e in self.events if e.kind == "bot.uttered"]
+
+
+class DialogueEngine:
+    """Applies commands and outcomes to a copy of the state; never performs I/O."""
+
+    def __init__(self, pack: Pack, renderer: Renderer | None = None) -> None:
+        self.pack = pack
+        self.renderer = renderer or Renderer()
+
+    def _turn(self, state: DialogueState) -> TurnContext:
+        return TurnContext(self.pack, self.renderer, state.copy())
+
+    def handle(self, state: DialogueState, commands: list[Command]) -> Turn:
+        """Apply ``commands`` and advance until the dialogue waits or needs an effect."""
+        turn = self._turn(state)
+        if turn.state.top is not None and turn.state.top.status == WAITING_EFFECT:
+            # An effect is outstanding (a crash mid-call): don't start anything on top of it.
+            turn.emit("turn.deferred", reason="an effect is still outstanding")
+            return Turn(turn.state, turn.events, self.pending_effect(turn.state))
+        for command in commands:
+            turn.emit("command.received", **command.as_dict())
+        if turn.state.handed_off and commands:
+            turn.state.handed_off = False
+        for command in processor.order(commands):
+            processor.apply(turn, command)
+        executor.advance(turn)
+        return Turn(turn.state, turn.events, turn.effect)
+
+    def resume(self, state: DialogueState, outcome: Outcome) -> Turn:
+        """Continue after the runtime performed an effect (or an approval was decided)."""
+        turn = self._turn(state)
+        if isinstance(outcome, ApprovalDecision):
+            self._decided(turn, outcome)
+        else:
+            frame = turn.state.frame(outcome.frame_id)
+            if frame is None or frame.step_id != outcome.step_id:
+                turn.emit("outcome.stale", frame=outcome.frame_id, step=outcome.step_id)
+            elif isinstance(outcome, ToolResult):
+                self._tool_done(turn, frame, outcome)
+            elif isinstance(outcome, ApprovalHandle):
+                frame.status = WAITING_APPROVAL
+                frame.context["approval_id"] = outcome.approval_id
+                turn.emit("approval.requested", flow=frame.flow_id, approval=outcome.approval_id)
+                turn.utter(
+                    turn.response("approval_requested", assignee=outcome.assignee_label or "an approver"),
+                    frame,
+                )
+            elif isinstance(outcome, GenerationResult):
+                step = turn.flow(frame).step(frame.step_id)
+                assert isinstance(step, GenerateStep)
+                if step.into:
+                    turn.set_slot(frame, step.into, outcome.text, how="generated")
+                if step.send:
+                    turn.utter(outcome.text, frame)
+                frame.status = ACTIVE
+                frame.step_id = turn.flow(frame).following(step.id)
+        executor.advance(turn)
+        return Turn(turn.state, turn.events, turn.effect)
+
+    def _tool_done(self, turn: TurnContext, frame: Frame, outcome: ToolResult) -> None:
+        step = turn.flow(frame).step(frame.step_id)
+        assert isinstance(step, CallStep)
+        pending = frame.context.get("pending", {})
+        if outcome.ok:
+            frame.context.pop("pending", None)
+            frame.context.pop("error", None)
+            turn.emit(
+                "tool.completed", flow=frame.flow_id, step=step.id, tool=step.tool, result=outcome.result
+            )
+            if step.result:
+                turn.set_slot(frame, step.result, outcome.result, how="tool")
+            env = turn.env(frame, result=outcome.result)
+            from procpilot.domain import expressions
+
+            for slot, source in step.outputs.items():
+                turn.set_slot(frame, slot, expressions.evaluate(source, env), how="tool")
+            frame.status = ACTIVE
+            frame.step_id = turn.flow(frame).following(step.id)
+            return
+        attempt = int(pending.get("attempt", 1))
+        turn.emit(
+            "tool.failed",
+            flow=frame.flow_id,
+            step=step.id,
+            tool=step.tool,
+            error=outcome.error,
+            attempt=attempt,
+        )
+        if attempt <= step.retries:
+            pending["attempt"] = attempt + 1
+            frame.context["pending"] = pending
+            turn.effect = ToolCall(
+                frame_id=frame.frame_id,
+                step_id=step.id,
+                flow_id=frame.flow_id,
+                tool=step.tool,
+                args=pending["args"],
+                key=pending["key"],
+                attempt=attempt + 1,
+                retries=step.retries,
+            )
+            return
+        frame.context.pop("pending", None)
+        frame.context["error"] = outcome.error
+        if step.on_error:
+            frame.status = ACTIVE
+            frame.step_id = step.on_error
+            return
+        title = turn.flow(frame).title
+        turn.cancel_chain(frame)
+        turn.push("pattern_internal_error", context={"flow_title": title, "error": outcome.error})
+
+    def _decided(self, turn: TurnContext, decision: ApprovalDecision) -> None:
+        frame = next(
+            (f for f in turn.state.frames if f.context.get("approval_id") == decision.approval_id), None
+        )
+        if frame is None or frame.status != WAITING_APPROVAL:
+            turn.emit("outcome.stale", approval=decision.approval_id)
+            return
+        flow = turn.flow(frame)
+        step = flow.step(frame.step_id)
+        assert isinstance(step, ApprovalStep)
+        turn.emit(
+            "approval.decided",
+            flow=frame.flow_id,
+            approval=decision.approval_id,
+            outcome=decision.outcome,
+            comment=decision.comment,
+            by=decision.by,
+        )
+        if step.result:
+            turn.set_slot(
+                frame,
+                step.result,
+                {"outcome": decision.outcome, "comment": decision.comment, "by": decision.by},
+                how="approval",
+            )
+        frame.context.pop("approval_id", None)
+        frame.status = ACTIVE
+        key = f"approval_{decision.outcome}"
+        target = {"rejected": step.on_rejected, "timeout": step.on_timeout}.get(decision.outcome)
+        if decision.outcome == "approved":
+            turn.utter(turn.response(key, flow=flow.title, comment=decision.comment), frame)
+            frame.step_id = flow.following(step.id)
+        elif target:
+            turn.utter(turn.response(key, flow=flow.title, comment=decision.comment), frame)
+            frame.step_id = target
+        else:
+            if key in ("approval_rejected", "approval_timeout", "approval_changes_requested"):
+                turn.utter(turn.response(key, flow=flow.title, comment=decision.comment), frame)
+            turn.cancel_chain(frame)
+
+    # ---- views for other layers ----------------------------------------------------------
+    def pending_effect(self, state: DialogueState) -> Effect | None:
+        """The effect a frame is waiting for, rebuilt from state (used to recover after a crash)."""
+        frame = state.top
+        if frame is None or frame.status != WAITING_EFFECT:
+            return None
+        pending = frame.context.get("pending")
+        if pending:
+            step = self.pack.flows[frame.flow_id].step(frame.step_id)
+            retries = step.retries if isinstance(step, CallStep) else 0
+            return ToolCall(
+                frame_id=frame.frame_id,
+                step_id=frame.step_id,
+                flow_id=frame.flow_id,
+                tool=pending["tool"],
+                args=pending["args"],
+                key=pending["key"],
+                attempt=pending.get("attempt", 1),
+                retries=retries,
+            )
+        return None
+
+    def expectation(self, state: DialogueState) -> Expectation:
+        """What the next message is expected to answer, for understanding."""
+        turn = TurnContext(self.pack, self.renderer, state)
+        frame = state.top
+        active = tuple(f.flow_id for f in state.frames)
+        user_frame = turn.user_frame()
+        if frame is None or user_frame is None:
+            return Expectation(NOTHING, active_flows=active)
+        flow = turn.flow(user_frame)
+        slot_options = {
+            name: turn.options(user_frame, slot) for name, slot in flow.slots.items() if slot.is_choice
+        }
+        base: dict[str, Any] = {
+            "flow_id": user_frame.flow_id,
+            "flow_slots": dict(flow.slots),
+            "filled": dict(user_frame.slots),
+            "slot_options": slot_options,
+            "active_flows": active,
+        }
+        if user_frame.status == WAITING_INPUT:
+            step = flow.step(user_frame.step_id)
+            if isinstance(step, CollectStep):
+                slot = flow.slots[step.slot]
+                return Expectation(SLOT, slot=slot, options=slot_options.get(step.slot, ()), **base)
+        if user_frame.status == WAITING_CONFIRM:
+            return Expectation(CONFIRMATION, **base)
+        if user_frame.status == WAITING_APPROVAL:
+            return Expectation(APPROVAL, **base)
+        return Expectation(NOTHING, **base)

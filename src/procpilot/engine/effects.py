@@ -1,0 +1,91 @@
+"""Effects the engine asks the runtime to perform, and the outcomes the runtime reports back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    """Call ``tool`` with ``args``. ``key`` is stable for this visit of this step, across retries."""
+
+    frame_id: str
+    step_id: str
+    flow_id: str
+    tool: str
+    args: dict[str, Any]
+    key: str
+    attempt: int = 1
+    retries: int = 0
+
+
+@dataclass(frozen=True)
+class ApprovalRequest:
+    """Ask ``role`` or ``assignee`` to decide. ``kind`` is approval, or review for a held draft."""
+
+    frame_id: str
+    step_id: str
+    flow_id: str
+    key: str
+    summary: str
+    role: str | None = None
+    assignee: str | None = None
+    timeout: str | None = None
+    kind: str = "approval"
+    draft: str | None = None
+
+
+@dataclass(frozen=True)
+class Generation:
+    """Produce text from ``prompt`` (a rendered template) following ``instructions``."""
+
+    frame_id: str
+    step_id: str
+    flow_id: str
+    prompt: str
+    instructions: str = ""
+
+
+Effect = ToolCall | ApprovalRequest | Generation
+
+
+@dataclass(frozen=True)
+class ToolResult:
+    frame_id: str
+    step_id: str
+    ok: bool
+    result: Any = None
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class ApprovalHandle:
+    """The runtime created the approval task ``approval_id``; the flow now waits for its decision."""
+
+    frame_id: str
+    step_id: str
+    approval_id: str
+    assignee_label: str = ""
+
+
+@dataclass(frozen=True)
+class ApprovalDecision:
+    """``outcome`` is approved, rejected, changes_requested or timeout."""
+
+    approval_id: str
+    outcome: str
+    comment: str = ""
+    by: str | None = None
+    text: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class GenerationResult:
+    frame_id: str
+    step_id: str
+    text: str
+
+
+Outcome = ToolResult | ApprovalHandle | ApprovalDecision | GenerationResult

@@ -1,0 +1,183 @@
+"""The working context of one engine turn: the state being changed, the events, and helpers
+that both the command processor and the step executor need."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from procpilot.domain import expressions
+from procpilot.domain.errors import ExpressionError, SlotValueError
+from procpilot.domain.events import Event
+from procpilot.domain.flows import Flow, Pack
+from procpilot.domain.slots import Option, SlotDef, coerce
+from procpilot.domain.state import ACTIVE, WAITING_STATES, DialogueState, Frame
+from procpilot.domain.steps import CollectStep
+from procpilot.engine.effects import Effect
+from procpilot.engine.templates import Renderer
+
+DEFAULT_RESPONSES = {
+    "approval_requested": "I've sent this to {{ assignee }} for approval. I'll tell you here when it's decided.",
+    "approval_approved": "Good news: your request ({{ flow }}) was approved.{% if comment %} Comment: {{ comment }}{% endif %}",
+    "approval_rejected": "Your request ({{ flow }}) was rejected.{% if comment %} Reason: {{ comment }}{% endif %}",
+    "approval_changes_requested": "Your request ({{ flow }}) needs changes: {{ comment }}",
+    "approval_timeout": "Your request ({{ flow }}) expired without a decision.",
+    "draft_held": "A draft is waiting for review; I'll send it once it's approved.",
+    "tool_failed": "Sorry, I couldn't complete that: {{ error }}",
+}
+
+
+@dataclass
+class TurnContext:
+    """Mutable scratchpad for one turn. The engine copies the state before creating it."""
+
+    pack: Pack
+    renderer: Renderer
+    state: DialogueState
+    events: list[Event] = field(default_factory=list)
+    effect: Effect | None = None
+
+    # ---- lookups -------------------------------------------------------------------------
+    def flow(self, frame: Frame) -> Flow:
+        return self.pack.flows[frame.flow_id]
+
+    def user_frame(self) -> Frame | None:
+        """The topmost frame of a flow a person started (patterns skipped)."""
+        for frame in reversed(self.state.frames):
+            if not self.pack.flows[frame.flow_id].pattern:
+                return frame
+        return None
+
+    def env(self, frame: Frame | None, **extra: Any) -> dict[str, Any]:
+        memory = self.state.memory
+        env: dict[str, Any] = {
+            "slots": dict(frame.slots) if frame else {},
+            "conversation": memory,
+            "user": {"id": memory.get("user_id"), "roles": list(self.state.roles)},
+            "context": dict(frame.context) if frame else {},
+        }
+        env.update(extra)
+        return env
+
+    def render(self, template: str, frame: Frame | None, **extra: Any) -> str:
+        return self.renderer.render(template, self.env(frame, **extra))
+
+    def response(self, key: str, **values: Any) -> str:
+        template = self.pack.responses.get(key, DEFAULT_RESPONSES[key])
+        return self.renderer.render(template, values)
+
+    def capabilities(self) -> str:
+        titles = [f.title for f in self.pack.user_flows() if f.examples and f.may_start(self.state.roles)]
+        if not titles:
+            return "with questions"
+        return ", ".join(titles[:-1]) + (" or " if len(titles) > 1 else "") + titles[-1]
+
+    # ---- output --------------------------------------------------------------------------
+    def emit(self, kind: str, /, **data: Any) -> None:
+        self.events.append(Event(kind, data))
+
+    def utter(
+        self, text: str, frame: Frame | None = None, buttons: list[dict[str, str]] | None = None
+    ) -> None:
+        if not text:
+            return
+        data: dict[str, Any] = {"text": text}
+        if buttons:
+            data["buttons"] = buttons
+        if frame is not None:
+            data["flow"] = frame.flow_id
+        self.emit("bot.uttered", **data)
+
+    # ---- stack ---------------------------------------------------------------------------
+    def push(
+        self, flow_id: str, *, parent: str | None = None, context: dict[str, Any] | None = None
+    ) -> Frame:
+        flow = self.pack.flows[flow_id]
+        below = self.state.top
+        if below is not None and not flow.pattern and below.status in WAITING_STATES:
+            below.context["interrupted"] = True
+            self.emit("flow.interrupted", flow=below.flow_id, frame=below.frame_id)
+        slots = {name: slot.initial for name, slot in flow.slots.items() if slot.initial is not None}
+        frame = Frame(
+            frame_id=self.state.new_frame_id(),
+            flow_id=flow_id,
+            step_id=flow.first(),
+            status=ACTIVE,
+            slots=slots,
+            context=dict(context or {}),
+            parent=parent,
+        )
+        self.state.frames.append(frame)
+        self.emit("flow.started", flow=flow_id, frame=frame.frame_id, pattern=flow.pattern, parent=parent)
+        return frame
+
+    def pop(self, frame: Frame, kind: str) -> None:
+        """Remove ``frame`` (completed or cancelled) and wake what was below it."""
+        self.state.frames = [f for f in self.state.frames if f.frame_id != frame.frame_id]
+        self.emit(f"flow.{kind}", flow=frame.flow_id, frame=frame.frame_id)
+        top = self.state.top
+        if top is not None and top.status in WAITING_STATES:
+            top.context["reprompt"] = True
+
+    def cancel_chain(self, frame: Frame) -> list[Frame]:
+        """Cancel ``frame``, everything above it, and the flows that called it. Returns them."""
+        index = self.state.frames.index(frame)
+        doomed = self.state.frames[index:]
+        parent_id = frame.parent
+        while parent_id:
+            parent = self.state.frame(parent_id)
+            if parent is None:
+                break
+            doomed.insert(0, parent)
+            parent_id = parent.parent
+        for victim in reversed(doomed):
+            if victim in self.state.frames:
+                self.state.frames.remove(victim)
+                self.emit("flow.cancelled", flow=victim.flow_id, frame=victim.frame_id)
+        top = self.state.top
+        if top is not None and top.status in WAITING_STATES:
+            top.context["reprompt"] = True
+        return doomed
+
+    # ---- slots ---------------------------------------------------------------------------
+    def options(self, frame: Frame, slot: SlotDef) -> tuple[Option, ...]:
+        if not slot.options_from:
+            return slot.options
+        data: Any = frame.slots
+        for part in slot.options_from.split("."):
+            data = data.get(part) if isinstance(data, dict) else None
+        if not isinstance(data, list):
+            return ()
+        out = []
+        for item in data:
+            if isinstance(item, dict):
+                value = item.get(slot.option_value or "value")
+                label = self.render(slot.option_label, frame, item=item) if slot.option_label else str(value)
+            else:
+                value, label = item, str(item)
+            out.append(Option(value, label))
+        return tuple(out)
+
+    def check_value(self, frame: Frame, slot: SlotDef, value: Any) -> tuple[Any, str | None]:
+        """Coerce and validate ``value`` for ``slot``: (canonical, None) or (None, why not)."""
+        try:
+            canonical = coerce(slot, value, self.options(frame, slot) if slot.options_from else None)
+        except SlotValueError as error:
+            return None, str(error)
+        flow = self.flow(frame)
+        for step in flow.steps:
+            if isinstance(step, CollectStep) and step.slot == slot.name:
+                trial = self.env(frame)
+                trial["slots"][slot.name] = canonical
+                for validation in step.validations:
+                    try:
+                        passed = expressions.truthy(validation.check, trial)
+                    except ExpressionError as error:
+                        return None, f"cannot check {slot.name}: {error}"
+                    if not passed:
+                        return None, self.renderer.render(validation.message, trial)
+        return canonical, None
+
+    def set_slot(self, frame: Frame, name: str, value: Any, *, how: str = "set") -> None:
+        frame.slots[name] = value
+        self.emit("slot.set", flow=frame.flow_id, frame=frame.frame_id, slot=name, value=value, how=how)

@@ -1,0 +1,44 @@
+"""``ApprovalService``: a person decides an approval task; the waiting flow goes on."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from procpilot.domain.errors import StateConflict, UserError
+from procpilot.engine import ApprovalDecision
+from procpilot.services.conversations import ConversationService, Reply
+from procpilot.storage.database import Database
+from procpilot.storage.processes import ProcessRepository
+
+OUTCOMES = ("approved", "rejected", "changes_requested")
+
+
+class ApprovalService:
+    """Decisions on approval tasks, with the four-eyes rule: nobody decides their own request."""
+
+    def __init__(self, database: Database, conversations: ConversationService) -> None:
+        self.database = database
+        self.conversations = conversations
+
+    def pending(self, tenant: str) -> list[dict[str, Any]]:
+        with self.database.transaction() as c:
+            return ProcessRepository(c, tenant).pending_approvals()
+
+    def decide(self, *, tenant: str, approval_id: str, outcome: str, by: str, comment: str = "") -> Reply:
+        if outcome not in OUTCOMES:
+            raise UserError(f"outcome must be one of {', '.join(OUTCOMES)}, not {outcome!r}")
+        with self.database.transaction() as c:
+            repo = ProcessRepository(c, tenant)
+            task = repo.approval(approval_id)
+            if task is None:
+                raise UserError(f"no approval {approval_id}")
+            if task["requester"] and task["requester"] == by:
+                raise UserError("you cannot decide your own request (four-eyes rule)")
+            if not repo.decide(approval_id, outcome, by, comment):
+                raise StateConflict(f"approval {approval_id} was already decided ({task['status']})")
+            conversation_id = task["conversation_id"]
+        return self.conversations.resume_with(
+            tenant=tenant,
+            conversation_id=conversation_id,
+            outcome=ApprovalDecision(approval_id, outcome, comment, by),
+        )

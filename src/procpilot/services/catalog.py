@@ -1,0 +1,175 @@
+"""The packs a server serves: loaded at start, broken ones reported and skipped, reloadable."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from procpilot.domain.errors import PackError, Problem, UserError
+from procpilot.engine import DialogueEngine
+from procpilot.packs.loader import LoadedPack, load_pack
+from procpilot.services.knowledge import KnowledgeIndex
+from procpilot.tools.runner import ToolRunner
+from procpilot.tools.toolset import Tool, module_function
+from procpilot.understanding import RuleUnderstanding
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class PackRuntime:
+    """A loaded pack with everything needed to hold conversations in it."""
+
+    loaded: LoadedPack
+    engine: DialogueEngine
+    understanding: RuleUnderstanding
+    knowledge: KnowledgeIndex
+    tools: dict[str, Tool]
+    runners: dict[str, ToolRunner] = field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        return self.loaded.pack.id
+
+
+def build_runtime(loaded: LoadedPack) -> PackRuntime:
+    pack = loaded.pack
+    knowledge = KnowledgeIndex(Path(pack.root) / "knowledge")
+    tools = dict(loaded.tools)
+    tools["search_knowledge"] = Tool(
+        name="search_knowledge",
+        description="Search the pack's documents.",
+        writes=False,
+        parameters={
+            "type": "object",
+            "properties": {"query": {"type": "string"}},
+            "required": ["query"],
+            "additionalProperties": False,
+        },
+        fn=knowledge.search,
+    )
+    return PackRuntime(
+        loaded=loaded,
+        engine=DialogueEngine(pack),
+        understanding=RuleUnderstanding(pack),
+        knowledge=knowledge,
+        tools=tools,
+    )
+
+
+class Workspace:
+    """Per-tenant business databases of packs, seeded from the pack's seed function on first use."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self._lock = threading.Lock()
+
+    def business_db(self, tenant: str, runtime: PackRuntime) -> Path | None:
+        pack = runtime.loaded.pack
+        if not pack.database_seed:
+            return None
+        path = self.data_dir / "business" / tenant / f"{pack.id}.sqlite"
+        with self._lock:
+            if not path.exists():
+                seed_database(runtime, path)
+        return path
+
+
+def seed_database(runtime: PackRuntime, path: Path) -> None:
+    """Create ``path`` with the pack's seed data, atomically (a half-seeded file never appears)."""
+    pack = runtime.loaded.pack
+    assert pack.database_seed
+    file, _, function = pack.database_seed.partition(":")
+    seed = module_function(
+        Path(pack.root) / file, f"procpilot_pack_{pack.id}_{Path(file).stem}", function or "seed"
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".seeding", delete=False) as handle:
+        temp = Path(handle.name)
+    try:
+        connection = sqlite3.connect(temp)
+        try:
+            seed(connection, Path(pack.root) / "data")
+            connection.commit()
+        finally:
+            connection.close()
+        shutil.move(temp, path)
+    except Exception as error:
+        temp.unlink(missing_ok=True)
+        raise UserError(f"seeding the database of pack {pack.id!r} failed: {error}") from error
+
+
+class PackCatalog:
+    """Loads every pack under a folder. A broken pack is recorded in ``errors`` and not served."""
+
+    def __init__(self, packs_dir: Path) -> None:
+        self.packs_dir = packs_dir
+        self.packs: dict[str, PackRuntime] = {}
+        self.errors: dict[str, PackError] = {}
+
+    def load_all(self) -> None:
+        packs: dict[str, PackRuntime] = {}
+        errors: dict[str, PackError] = {}
+        folders = (
+            sorted(p for p in self.packs_dir.iterdir() if (p / "pack.yaml").is_file())
+            if self.packs_dir.is_dir()
+            else []
+        )
+        for folder in folders:
+            try:
+                runtime = build_runtime(load_pack(folder))
+            except PackError as error:
+                errors[folder.name] = error
+                log.error("pack.refused", pack=folder.name, problems=[str(p) for p in error.problems])
+                continue
+            packs[runtime.id] = runtime
+            log.info("pack.loaded", pack=runtime.id, flows=len(runtime.loaded.pack.flows))
+        self.packs, self.errors = packs, errors
+
+    def add(self, folder: Path) -> PackRuntime:
+        runtime = build_runtime(load_pack(folder))
+        self.packs[runtime.id] = runtime
+        return runtime
+
+    def get(self, pack_id: str) -> PackRuntime:
+        runtime = self.packs.get(pack_id)
+        if runtime is None:
+            if pack_id in self.errors:
+                raise UserError(
+                    f"pack {pack_id!r} is not served because it failed validation:\n{self.errors[pack_id]}"
+                )
+            raise UserError(f"no pack {pack_id!r}; available: {', '.join(sorted(self.packs)) or 'none'}")
+        return runtime
+
+    def summary(self) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = [
+            {
+                "id": r.id,
+                "name": r.loaded.pack.name,
+                "version": r.loaded.pack.version,
+                "status": "loaded",
+                "flows": [f.id for f in r.loaded.pack.user_flows()],
+            }
+            for r in self.packs.values()
+        ]
+        rows += [
+            {"id": name, "status": "refused", "problems": [str(p) for p in error.problems]}
+            for name, error in self.errors.items()
+        ]
+        return rows
+
+
+def validate_folder(path: Path) -> list[Problem]:
+    """Every problem of the pack in ``path`` (empty when it is valid)."""
+    try:
+        load_pack(path)
+    except PackError as error:
+        return error.problems
+    return []

@@ -1,0 +1,52 @@
+"""Wiring: build every service once, from Settings. The only place that knows all the parts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from procpilot.services.approvals import ApprovalService
+from procpilot.services.catalog import PackCatalog, Workspace
+from procpilot.services.conversations import ConversationService
+from procpilot.services.runtime import InlineRuntime
+from procpilot.services.settings import Settings
+from procpilot.storage.accounts import AccountRepository
+from procpilot.storage.database import Database
+
+
+@dataclass
+class Container:
+    settings: Settings
+    database: Database
+    catalog: PackCatalog
+    workspace: Workspace
+    conversations: ConversationService
+    approvals: ApprovalService
+
+    def prepare(self) -> list[str]:
+        """Create the business databases of every served pack for the default tenant."""
+        prepared = []
+        for runtime in self.catalog.packs.values():
+            path = self.workspace.business_db(self.settings.default_tenant, runtime)
+            prepared.append(f"{runtime.id}: {path or 'no business database'}")
+        return prepared
+
+    def close(self) -> None:
+        self.database.dispose()
+
+
+def build(settings: Settings | None = None, *, load_packs: bool = True) -> Container:
+    """Create the database schema if needed, load the packs, and wire the services."""
+    settings = settings or Settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    database = Database(settings.resolved_database_url())
+    database.migrate()
+    with database.transaction() as c:
+        AccountRepository(c).ensure_tenant(settings.default_tenant, "Default tenant")
+    catalog = PackCatalog(settings.packs_dir)
+    if load_packs:
+        catalog.load_all()
+    workspace = Workspace(settings.data_dir)
+    runtime = InlineRuntime(database, retry_base_seconds=settings.tool_retry_base_seconds)
+    conversations = ConversationService(database, catalog, workspace, runtime, Settings.secrets())
+    approvals = ApprovalService(database, conversations)
+    return Container(settings, database, catalog, workspace, conversations, approvals)

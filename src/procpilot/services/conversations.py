@@ -1,0 +1,213 @@
+"""``ConversationService``: one message in, the assistant's replies out."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+
+from procpilot.domain.commands import Command
+from procpilot.domain.errors import UserError
+from procpilot.domain.events import Event
+from procpilot.domain.state import DialogueState
+from procpilot.engine import ApprovalDecision, DialogueEngine, Outcome, Turn
+from procpilot.services.catalog import PackCatalog, PackRuntime, Workspace
+from procpilot.services.runtime import EffectContext, InlineRuntime
+from procpilot.storage.conversations import ConversationRepository
+from procpilot.storage.database import Database
+from procpilot.storage.processes import ProcessRepository
+from procpilot.tools.runner import ToolRunner
+
+log = structlog.get_logger(__name__)
+
+MAX_EFFECTS_PER_MESSAGE = 50
+MAX_MESSAGE_CHARS = 4000
+
+
+@dataclass
+class Reply:
+    """What one message produced."""
+
+    conversation_id: str
+    messages: list[dict[str, Any]]
+    commands: list[dict[str, Any]] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
+    active_flows: list[str] = field(default_factory=list)
+    handed_off: bool = False
+
+    @property
+    def text(self) -> str:
+        return "\n".join(m["text"] for m in self.messages)
+
+
+class ConversationService:
+    """Runs conversations: understanding, engine, effects, and the record of it all."""
+
+    def __init__(
+        self,
+        database: Database,
+        catalog: PackCatalog,
+        workspace: Workspace,
+        runtime: InlineRuntime,
+        secrets: dict[str, str],
+    ) -> None:
+        self.database = database
+        self.catalog = catalog
+        self.workspace = workspace
+        self.runtime = runtime
+        self.secrets = secrets
+
+    def runner(self, tenant: str, pack: PackRuntime) -> ToolRunner:
+        runner = pack.runners.get(tenant)
+        if runner is None:
+            runner = ToolRunner(
+                tools=pack.tools,
+                database=self.workspace.business_db(tenant, pack),
+                secrets=self.secrets,
+                default_timeout=pack.loaded.pack.settings.tool_timeout,
+            )
+            pack.runners[tenant] = runner
+        return runner
+
+    def handle(
+        self,
+        *,
+        tenant: str,
+        pack_id: str,
+        conversation_id: str | None,
+        text: str,
+        user_id: str | None = None,
+        roles: tuple[str, ...] | list[str] = (),
+        channel: str = "api",
+        commands: list[Command] | None = None,
+    ) -> Reply:
+        """Handle one message. ``commands`` skips understanding (tests and button payloads)."""
+        if len(text) > MAX_MESSAGE_CHARS:
+            raise UserError(
+                f"a message may have at most {MAX_MESSAGE_CHARS} characters, this one has {len(text)}"
+            )
+        pack = self.catalog.get(pack_id)
+        conversation_id = conversation_id or f"c_{uuid.uuid4().hex}"
+        with self.database.transaction() as c:
+            repo = ConversationRepository(c, tenant)
+            record = repo.get(conversation_id)
+            if record is None:
+                record = repo.create(conversation_id, pack_id, user_id, channel)
+            elif record.pack_id != pack_id:
+                raise UserError(
+                    f"conversation {conversation_id} belongs to pack {record.pack_id!r}, not {pack_id!r}"
+                )
+            repo.add_message(conversation_id, "user", text)
+        state = DialogueState.from_dict(record.state)
+        state.roles = list(roles)
+        version = record.version
+        ctx = EffectContext(tenant, conversation_id, user_id, requester=user_id)
+        engine = pack.engine
+        events: list[Event] = []
+        # Finish an effect that a crash left outstanding before reading the new message.
+        pending = engine.pending_effect(state)
+        if pending is not None:
+            log.info("conversation.recovering", conversation=conversation_id, effect=type(pending).__name__)
+            turn = Turn(state, [], pending)
+            state, version = self._drive(turn, pack, ctx, version, events)
+        if commands is None:
+            commands = pack.understanding.understand(text, engine.expectation(state))
+        turn = engine.handle(state, commands)
+        state, version = self._drive(turn, pack, ctx, version, events)
+        return self._reply(conversation_id, state, events, commands)
+
+    def _drive(
+        self, turn: Turn, pack: PackRuntime, ctx: EffectContext, version: int, events: list[Event]
+    ) -> tuple[DialogueState, int]:
+        """Perform effects until the engine asks for none; checkpoint before each effect."""
+        engine: DialogueEngine = pack.engine
+        for _ in range(MAX_EFFECTS_PER_MESSAGE):
+            version = self._save(ctx, pack, turn, version)
+            events.extend(turn.events)
+            if turn.effect is None:
+                return turn.state, version
+            outcome: Outcome = self.runtime.perform(turn.effect, self.runner(ctx.tenant, pack), ctx)
+            turn = engine.resume(turn.state, outcome)
+        raise UserError(
+            f"more than {MAX_EFFECTS_PER_MESSAGE} tool calls for one message; the flow seems to loop"
+        )
+
+    def _save(self, ctx: EffectContext, pack: PackRuntime, turn: Turn, version: int) -> int:
+        with self.database.transaction() as c:
+            repo = ConversationRepository(c, ctx.tenant)
+            processes = ProcessRepository(c, ctx.tenant)
+            status = "handed_off" if turn.state.handed_off else "active"
+            version = repo.save_state(ctx.conversation_id, turn.state.as_dict(), version, status)
+            repo.add_events(ctx.conversation_id, [e.as_dict() for e in turn.events])
+            for event in turn.events:
+                if event.kind == "bot.uttered":
+                    repo.add_message(ctx.conversation_id, "bot", event.data["text"], event.data)
+                elif event.kind == "flow.started" and not event.data.get("pattern"):
+                    processes.start_instance(
+                        f"{ctx.conversation_id}/{event.data['frame']}",
+                        ctx.conversation_id,
+                        pack.id,
+                        pack.loaded.pack.version,
+                        event.data["flow"],
+                    )
+                elif event.kind in ("flow.completed", "flow.cancelled") and not event.data["flow"].startswith(
+                    "pattern_"
+                ):
+                    processes.end_instance(
+                        f"{ctx.conversation_id}/{event.data['frame']}", event.kind.split(".")[1]
+                    )
+        return version
+
+    def _reply(
+        self, conversation_id: str, state: DialogueState, events: list[Event], commands: list[Command]
+    ) -> Reply:
+        messages = [
+            {"text": e.data["text"], "buttons": e.data.get("buttons", [])}
+            for e in events
+            if e.kind == "bot.uttered"
+        ]
+        return Reply(
+            conversation_id=conversation_id,
+            messages=messages,
+            commands=[c.as_dict() for c in commands],
+            events=[e.as_dict() for e in events],
+            active_flows=[f.flow_id for f in state.frames],
+            handed_off=state.handed_off,
+        )
+
+    def resume_with(self, *, tenant: str, conversation_id: str, outcome: ApprovalDecision) -> Reply:
+        """Feed an outcome that arrived from outside (an approval decision) into a conversation."""
+        with self.database.transaction() as c:
+            record = ConversationRepository(c, tenant).get(conversation_id)
+        if record is None:
+            raise UserError(f"no conversation {conversation_id}")
+        pack = self.catalog.get(record.pack_id)
+        state = DialogueState.from_dict(record.state)
+        ctx = EffectContext(tenant, conversation_id, record.user_id, requester=record.user_id)
+        events: list[Event] = []
+        turn = pack.engine.resume(state, outcome)
+        state, _ = self._drive(turn, pack, ctx, record.version, events)
+        return self._reply(conversation_id, state, events, [])
+
+    def history(self, *, tenant: str, conversation_id: str) -> dict[str, Any]:
+        with self.database.transaction() as c:
+            repo = ConversationRepository(c, tenant)
+            record = repo.get(conversation_id)
+            if record is None:
+                raise UserError(f"no conversation {conversation_id}")
+            return {
+                "id": conversation_id,
+                "pack": record.pack_id,
+                "status": record.status,
+                "messages": [{"role": m["role"], "text": m["text"]} for m in repo.messages(conversation_id)],
+            }
+
+    def events(self, *, tenant: str, conversation_id: str) -> list[dict[str, Any]]:
+        with self.database.transaction() as c:
+            return ConversationRepository(c, tenant).events(conversation_id)
+
+    def tool_calls(self, *, tenant: str, conversation_id: str) -> list[dict[str, Any]]:
+        with self.database.transaction() as c:
+            return ConversationRepository(c, tenant).tool_calls(conversation_id)

@@ -1,0 +1,107 @@
+"""The in-process runtime: performs the engine's effects right away.
+
+Each effect is preceded by a checkpoint of the conversation state (the caller's job), and tool
+calls carry an idempotency key derived from tenant, conversation, frame and step visit, so a call
+repeated after a crash does not repeat its side effect.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+
+import structlog
+
+from procpilot.engine import (
+    ApprovalHandle,
+    ApprovalRequest,
+    Effect,
+    Generation,
+    GenerationResult,
+    Outcome,
+    ToolCall,
+    ToolResult,
+)
+from procpilot.storage.conversations import ConversationRepository
+from procpilot.storage.database import Database
+from procpilot.storage.processes import ProcessRepository
+from procpilot.tools.runner import ToolRunner
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class EffectContext:
+    tenant: str
+    conversation_id: str
+    user_id: str | None
+    requester: str | None
+
+
+class InlineRuntime:
+    """Performs effects synchronously in the calling process."""
+
+    def __init__(self, database: Database, *, retry_base_seconds: float = 0.2) -> None:
+        self.database = database
+        self.retry_base_seconds = retry_base_seconds
+
+    def perform(self, effect: Effect, runner: ToolRunner, ctx: EffectContext) -> Outcome:
+        if isinstance(effect, ToolCall):
+            return self._tool(effect, runner, ctx)
+        if isinstance(effect, ApprovalRequest):
+            return self._approval(effect, ctx)
+        if isinstance(effect, Generation):
+            # No language model in the core: the rendered template is the text.
+            return GenerationResult(effect.frame_id, effect.step_id, effect.prompt)
+        raise AssertionError(f"unknown effect {effect!r}")
+
+    def _tool(self, call: ToolCall, runner: ToolRunner, ctx: EffectContext) -> ToolResult:
+        if call.attempt > 1:
+            time.sleep(min(self.retry_base_seconds * 2 ** (call.attempt - 2), 5.0))
+        key = f"{ctx.tenant}:{ctx.conversation_id}:{call.key}"
+        started = time.perf_counter()
+        outcome = runner.call(
+            call.tool,
+            call.args,
+            tenant=ctx.tenant,
+            conversation_id=ctx.conversation_id,
+            user_id=ctx.user_id,
+            idempotency_key=key,
+        )
+        duration = (time.perf_counter() - started) * 1000
+        with self.database.transaction() as c:
+            ConversationRepository(c, ctx.tenant).record_tool_call(
+                ctx.conversation_id,
+                flow_id=call.flow_id,
+                step_id=call.step_id,
+                tool=call.tool,
+                args=call.args,
+                key=key,
+                attempt=call.attempt,
+                status="ok" if outcome.ok else ("timeout" if outcome.timed_out else "error"),
+                result=outcome.result if outcome.ok else None,
+                error=outcome.error or None,
+                duration_ms=duration,
+            )
+        log.info(
+            "tool.called", tool=call.tool, ok=outcome.ok, ms=round(duration, 1), replayed=outcome.replayed
+        )
+        return ToolResult(call.frame_id, call.step_id, outcome.ok, outcome.result, outcome.error)
+
+    def _approval(self, request: ApprovalRequest, ctx: EffectContext) -> ApprovalHandle:
+        with self.database.transaction() as c:
+            approval_id = ProcessRepository(c, ctx.tenant).create_approval(
+                id=f"apr_{uuid.uuid4().hex[:12]}",
+                conversation_id=ctx.conversation_id,
+                flow_id=request.flow_id,
+                step_id=request.step_id,
+                key=f"{ctx.conversation_id}:{request.key}",
+                kind=request.kind,
+                role=request.role,
+                assignee=request.assignee,
+                requester=ctx.requester,
+                summary=request.summary,
+            )
+        label = request.assignee or (f"the {request.role} team" if request.role else "an approver")
+        return ApprovalHandle(request.frame_id, request.step_id, approval_id, label)

@@ -1,0 +1,144 @@
+"""Conversations, their messages and their append-only events."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from procpilot.domain.errors import StateConflict
+from procpilot.storage.tables import conversations, events, messages, tool_calls
+
+
+@dataclass(frozen=True)
+class ConversationRecord:
+    id: str
+    tenant_id: str
+    pack_id: str
+    user_id: str | None
+    state: dict[str, Any]
+    version: int
+    status: str
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class ConversationRepository:
+    """Reads and writes one tenant's conversations; every query is scoped to ``tenant_id``."""
+
+    def __init__(self, connection: sa.Connection, tenant_id: str) -> None:
+        self.c = connection
+        self.tenant = tenant_id
+
+    def get(self, conversation_id: str) -> ConversationRecord | None:
+        row = (
+            self.c.execute(
+                sa.select(conversations).where(
+                    conversations.c.tenant_id == self.tenant, conversations.c.id == conversation_id
+                )
+            )
+            .mappings()
+            .first()
+        )
+        if row is None:
+            return None
+        return ConversationRecord(
+            row["id"],
+            row["tenant_id"],
+            row["pack_id"],
+            row["user_id"],
+            row["state"] or {},
+            row["version"],
+            row["status"],
+        )
+
+    def create(
+        self, conversation_id: str, pack_id: str, user_id: str | None, channel: str
+    ) -> ConversationRecord:
+        self.c.execute(
+            conversations.insert().values(
+                id=conversation_id,
+                tenant_id=self.tenant,
+                pack_id=pack_id,
+                user_id=user_id,
+                channel=channel,
+                state={},
+                version=0,
+                status="active",
+            )
+        )
+        return ConversationRecord(conversation_id, self.tenant, pack_id, user_id, {}, 0, "active")
+
+    def save_state(
+        self, conversation_id: str, state: dict[str, Any], expected_version: int, status: str
+    ) -> int:
+        """Write the state if nobody else did since ``expected_version``; returns the new version."""
+        result = self.c.execute(
+            conversations.update()
+            .where(
+                conversations.c.tenant_id == self.tenant,
+                conversations.c.id == conversation_id,
+                conversations.c.version == expected_version,
+            )
+            .values(state=state, version=expected_version + 1, status=status, updated_at=_now())
+        )
+        if result.rowcount != 1:
+            raise StateConflict(f"conversation {conversation_id} changed concurrently; try again")
+        return expected_version + 1
+
+    def add_message(
+        self, conversation_id: str, role: str, text: str, data: dict[str, Any] | None = None
+    ) -> None:
+        self.c.execute(
+            messages.insert().values(
+                tenant_id=self.tenant, conversation_id=conversation_id, role=role, text=text, data=data or {}
+            )
+        )
+
+    def add_events(self, conversation_id: str, items: list[dict[str, Any]]) -> None:
+        if items:
+            self.c.execute(
+                events.insert(),
+                [
+                    {
+                        "tenant_id": self.tenant,
+                        "conversation_id": conversation_id,
+                        "kind": e["kind"],
+                        "data": e["data"],
+                    }
+                    for e in items
+                ],
+            )
+
+    def messages(self, conversation_id: str) -> list[dict[str, Any]]:
+        rows = self.c.execute(
+            sa.select(messages.c.role, messages.c.text, messages.c.data, messages.c.created_at)
+            .where(messages.c.tenant_id == self.tenant, messages.c.conversation_id == conversation_id)
+            .order_by(messages.c.id)
+        ).mappings()
+        return [dict(r) for r in rows]
+
+    def events(self, conversation_id: str) -> list[dict[str, Any]]:
+        rows = self.c.execute(
+            sa.select(events.c.id, events.c.kind, events.c.data, events.c.created_at)
+            .where(events.c.tenant_id == self.tenant, events.c.conversation_id == conversation_id)
+            .order_by(events.c.id)
+        ).mappings()
+        return [dict(r) for r in rows]
+
+    def record_tool_call(self, conversation_id: str, **values: Any) -> None:
+        self.c.execute(
+            tool_calls.insert().values(tenant_id=self.tenant, conversation_id=conversation_id, **values)
+        )
+
+    def tool_calls(self, conversation_id: str) -> list[dict[str, Any]]:
+        rows = self.c.execute(
+            sa.select(tool_calls)
+            .where(tool_calls.c.tenant_id == self.tenant, tool_calls.c.conversation_id == conversation_id)
+            .order_by(tool_calls.c.id)
+        ).mappings()
+        return [dict(r) for r in rows]

@@ -1,0 +1,156 @@
+"""The tables. Every row belongs to a tenant; ``events`` is append-only (enforced by triggers)."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+_NOW = sa.func.current_timestamp()
+
+tenants = sa.Table(
+    "tenants",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=_NOW),
+)
+
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("tenant_id", sa.String(64), sa.ForeignKey("tenants.id"), nullable=False, index=True),
+    sa.Column("username", sa.String(200), nullable=False),
+    sa.Column("display_name", sa.String(200), nullable=False, server_default=""),
+    sa.Column("password_hash", sa.String(300)),
+    sa.Column("language", sa.String(16), nullable=False, server_default="en"),
+    sa.Column("attributes", sa.JSON, nullable=False, default=dict),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=_NOW),
+    sa.UniqueConstraint("tenant_id", "username"),
+)
+
+roles = sa.Table(
+    "roles",
+    metadata,
+    sa.Column("tenant_id", sa.String(64), sa.ForeignKey("tenants.id"), primary_key=True),
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("description", sa.String(300), nullable=False, server_default=""),
+)
+
+user_roles = sa.Table(
+    "user_roles",
+    metadata,
+    sa.Column("tenant_id", sa.String(64), sa.ForeignKey("tenants.id"), primary_key=True),
+    sa.Column("user_id", sa.String(64), sa.ForeignKey("users.id"), primary_key=True),
+    sa.Column("role", sa.String(64), primary_key=True),
+)
+
+api_keys = sa.Table(
+    "api_keys",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("tenant_id", sa.String(64), sa.ForeignKey("tenants.id"), nullable=False, index=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("key_hash", sa.String(200), nullable=False, unique=True),
+    sa.Column("roles", sa.JSON, nullable=False, default=list),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=_NOW),
+)
+
+conversations = sa.Table(
+    "conversations",
+    metadata,
+    sa.Column("id", sa.String(100), primary_key=True),
+    sa.Column("tenant_id", sa.String(64), sa.ForeignKey("tenants.id"), nullable=False, index=True),
+    sa.Column("pack_id", sa.String(100), nullable=False),
+    sa.Column("user_id", sa.String(64)),
+    sa.Column("channel", sa.String(32), nullable=False, server_default="api"),
+    sa.Column("state", sa.JSON, nullable=False, default=dict),
+    sa.Column("version", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("status", sa.String(32), nullable=False, server_default="active"),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=_NOW),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=_NOW),
+)
+
+messages = sa.Table(
+    "messages",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("tenant_id", sa.String(64), sa.ForeignKey("tenants.id"), nullable=False),
+    sa.Column("conversation_id", sa.String(100), sa.ForeignKey("conversations.id"), nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("data", sa.JSON, nullable=False, default=dict),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=_NOW),
+    sa.Index("ix_messages_conversation", "tenant_id", "conversation_id", "id"),
+)
+
+events = sa.Table(
+    "events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("tenant_id", sa.String(64), sa.ForeignKey("tenants.id"), nullable=False),
+    sa.Column("conversation_id", sa.String(100), sa.ForeignKey("conversations.id"), nullable=False),
+    sa.Column("kind", sa.String(64), nullable=False),
+    sa.Column("data", sa.JSON, nullable=False, default=dict),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=_NOW),
+    sa.Index("ix_events_conversation", "tenant_id", "conversation_id", "id"),
+)
+
+process_instances = sa.Table(
+    "process_instances",
+    metadata,
+    sa.Column("id", sa.String(100), primary_key=True),
+    sa.Column("tenant_id", sa.String(64), sa.ForeignKey("tenants.id"), nullable=False, index=True),
+    sa.Column("conversation_id", sa.String(100), sa.ForeignKey("conversations.id"), nullable=False),
+    sa.Column("pack_id", sa.String(100), nullable=False),
+    sa.Column("pack_version", sa.String(64), nullable=False),
+    sa.Column("flow_id", sa.String(100), nullable=False),
+    sa.Column("status", sa.String(32), nullable=False),
+    sa.Column("started_at", sa.DateTime(timezone=True), nullable=False, server_default=_NOW),
+    sa.Column("ended_at", sa.DateTime(timezone=True)),
+)
+
+approvals = sa.Table(
+    "approvals",
+    metadata,
+    sa.Column("id", sa.String(100), primary_key=True),
+    sa.Column("tenant_id", sa.String(64), sa.ForeignKey("tenants.id"), nullable=False, index=True),
+    sa.Column("conversation_id", sa.String(100), sa.ForeignKey("conversations.id"), nullable=False),
+    sa.Column("instance_id", sa.String(100)),
+    sa.Column("flow_id", sa.String(100), nullable=False),
+    sa.Column("step_id", sa.String(100), nullable=False),
+    sa.Column("key", sa.String(300), nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False, server_default="approval"),
+    sa.Column("role", sa.String(64)),
+    sa.Column("assignee", sa.String(64)),
+    sa.Column("requester", sa.String(64)),
+    sa.Column("summary", sa.Text, nullable=False, server_default=""),
+    sa.Column("status", sa.String(32), nullable=False, server_default="pending"),
+    sa.Column("comment", sa.Text),
+    sa.Column("decided_by", sa.String(64)),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=_NOW),
+    sa.Column("decided_at", sa.DateTime(timezone=True)),
+    sa.Column("due_at", sa.DateTime(timezone=True)),
+    sa.UniqueConstraint("tenant_id", "key"),
+)
+
+tool_calls = sa.Table(
+    "tool_calls",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("tenant_id", sa.String(64), sa.ForeignKey("tenants.id"), nullable=False),
+    sa.Column("conversation_id", sa.String(100), sa.ForeignKey("conversations.id"), nullable=False),
+    sa.Column("flow_id", sa.String(100), nullable=False),
+    sa.Column("step_id", sa.String(100), nullable=False),
+    sa.Column("tool", sa.String(100), nullable=False),
+    sa.Column("args", sa.JSON, nullable=False, default=dict),
+    sa.Column("key", sa.String(300), nullable=False),
+    sa.Column("attempt", sa.Integer, nullable=False, server_default="1"),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("result", sa.JSON),
+    sa.Column("error", sa.Text),
+    sa.Column("duration_ms", sa.Float),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=_NOW),
+    sa.Index("ix_tool_calls_conversation", "tenant_id", "conversation_id"),
+)

@@ -1,0 +1,175 @@
+"""``RuleUnderstanding``: commands from rules, examples and extractors; no model needed."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+from typing import Any
+
+from procpilot.domain.commands import (
+    AskKnowledge,
+    CancelFlow,
+    CannotHandle,
+    Chitchat,
+    Clarify,
+    Command,
+    Confirm,
+    CorrectSlot,
+    Deny,
+    HumanHandoff,
+    SetSlot,
+    StartFlow,
+)
+from procpilot.domain.expectation import CONFIRMATION, SLOT, Expectation
+from procpilot.domain.flows import Pack
+from procpilot.domain.slots import SlotDef
+from procpilot.understanding import extractors
+from procpilot.understanding.intents import STRONG, IntentMatcher
+
+_HANDOFF = re.compile(
+    r"\b(human|real person|a person|an agent|live agent|representative|operator|customer service agent|"
+    r"speak to someone|talk to someone)\b",
+    re.IGNORECASE,
+)
+_CANCEL = re.compile(
+    r"^\s*(please\s+)?(cancel|stop|abort|quit|never\s*mind|forget\s+(it|about\s+it)|i changed my mind|"
+    r"i don'?t want to (do )?(this|that|it) anymore)"
+    r"(\s+(it|that|this|the (return|exchange|request|process|whole thing)))?\s*(please)?[.!]*\s*$",
+    re.IGNORECASE,
+)
+_CORRECTION = re.compile(
+    r"^\s*(no[,!.]?\s+|actually|sorry|oops|wait|i meant|make it|change (it|that)|not\b|instead)",
+    re.IGNORECASE,
+)
+_QUESTION = re.compile(
+    r"^\s*(what|what's|how|when|where|why|who|which|is|are|do|does|can|could|will|should|may|am)\b",
+    re.IGNORECASE,
+)
+_GREET = re.compile(r"^\s*(hi|hello|hey|good (morning|afternoon|evening)|howdy|hiya)\b", re.IGNORECASE)
+_THANKS = re.compile(r"^\s*(thanks|thank you|thx|cheers|great,? thanks|perfect|awesome)\b", re.IGNORECASE)
+_BYE = re.compile(
+    r"^\s*(bye|goodbye|see you|that'?s all|nothing else|no,? that'?s (it|all))\b", re.IGNORECASE
+)
+
+# Types that can be found in any message without being asked for, because they look distinctive.
+_DISTINCTIVE = ("email", "phone")
+
+
+class RuleUnderstanding:
+    """Understanding from the pack alone. ``now`` is injectable so relative dates are testable."""
+
+    def __init__(self, pack: Pack, *, now: Callable[[], dt.datetime] | None = None) -> None:
+        self.pack = pack
+        self.intents = IntentMatcher(pack.user_flows())
+        self.timezone = pack.settings.timezone
+        self._now = now or (lambda: dt.datetime.now(dt.UTC))
+
+    def understand(self, text: str, expectation: Expectation) -> list[Command]:
+        """Commands for one message, given what the dialogue expects next."""
+        text = text.strip()
+        if not text:
+            return [CannotHandle(reason="empty message")]
+        if _HANDOFF.search(text):
+            return [HumanHandoff()]
+        in_flow = expectation.flow_id is not None
+        if in_flow and _CANCEL.match(text):
+            return [CancelFlow()]
+        corrections = self._corrections(text, expectation)
+        if expectation.kind == CONFIRMATION:
+            if corrections:
+                return corrections
+            answer = extractors.yes_no(text)
+            if answer is not None:
+                return [Confirm() if answer else Deny()]
+        match, close = self.intents.best(text)
+        if expectation.kind == SLOT and expectation.slot is not None:
+            commands = self._slot_answer(text, expectation, expectation.slot, match)
+            if commands:
+                return commands
+        if corrections:
+            return corrections
+        if match is not None and match.flow not in expectation.active_flows:
+            return [StartFlow(match.flow), *self._prefill(text, match.flow)]
+        if close:
+            return [Clarify(tuple(m.flow for m in close))]
+        answer = extractors.yes_no(text)
+        if answer is not None and len(text.split()) <= 3:
+            # A bare yes or no: the engine knows whether anything is waiting for one.
+            return [Confirm() if answer else Deny()]
+        if _THANKS.match(text):
+            return [Chitchat("thanks")]
+        if _BYE.match(text):
+            return [Chitchat("bye")]
+        if _GREET.match(text) and len(text.split()) <= 4:
+            return [Chitchat("greet")]
+        if text.endswith("?") or _QUESTION.match(text):
+            return [AskKnowledge(text)]
+        if expectation.kind == SLOT and expectation.slot is not None:
+            # Let the engine say why this does not fit, and count the attempt.
+            return [SetSlot(expectation.slot.name, text)]
+        return [CannotHandle()]
+
+    def _extract(self, slot: SlotDef, text: str, expectation: Expectation) -> Any:
+        options = expectation.slot_options.get(slot.name, slot.options)
+        return extractors.value_for(slot, text, options, now=self._now(), timezone=self.timezone)
+
+    def _slot_answer(self, text: str, expectation: Expectation, slot: SlotDef, match: Any) -> list[Command]:
+        strong_flow = (
+            match is not None and match.score >= STRONG and match.flow not in expectation.active_flows
+        )
+        if slot.type == "text" and not slot.pattern:
+            if strong_flow or text.endswith("?"):
+                return []
+            return [SetSlot(slot.name, text)]
+        value = self._extract(slot, text, expectation)
+        commands: list[Command] = []
+        if value is not None and not strong_flow:
+            commands.append(SetSlot(slot.name, value))
+        commands += self._opportunistic(text, expectation, skip=slot.name)
+        return commands
+
+    def _opportunistic(self, text: str, expectation: Expectation, skip: str) -> list[Command]:
+        """Other unfilled slots of the active flow that the message happens to give."""
+        found: list[Command] = []
+        for name, slot in expectation.flow_slots.items():
+            if name == skip or expectation.filled.get(name) is not None:
+                continue
+            if slot.type in _DISTINCTIVE or (slot.type == "text" and slot.pattern):
+                value = self._extract(slot, text, expectation)
+                if value is not None:
+                    found.append(SetSlot(name, value))
+        names = extractors.name(text)
+        if names:
+            for slot_name, value in zip(("first_name", "last_name"), names, strict=True):
+                if slot_name in expectation.flow_slots and slot_name != skip:
+                    found.append(SetSlot(slot_name, value))
+        return found
+
+    def _corrections(self, text: str, expectation: Expectation) -> list[Command]:
+        if not _CORRECTION.match(text):
+            return []
+        found: list[Command] = []
+        for name, slot in expectation.flow_slots.items():
+            if expectation.filled.get(name) is None or (slot.type == "text" and not slot.pattern):
+                continue
+            if slot.type == "boolean":
+                continue
+            value = self._extract(slot, text, expectation)
+            if value is not None and value != expectation.filled.get(name):
+                found.append(CorrectSlot(name, value))
+        return found
+
+    def _prefill(self, text: str, flow_id: str) -> list[Command]:
+        flow = self.pack.flows[flow_id]
+        found: list[Command] = []
+        for name, slot in flow.slots.items():
+            if slot.pattern and slot.type in ("text", "choice"):
+                value = extractors.pattern(text, slot.pattern)
+                if value is not None:
+                    found.append(SetSlot(name, [value] if slot.multiple else value))
+            elif slot.type in _DISTINCTIVE:
+                value = extractors.value_for(slot, text, (), now=self._now(), timezone=self.timezone)
+                if value is not None:
+                    found.append(SetSlot(name, value))
+        return found
