@@ -130,6 +130,7 @@ class DialogueEngine:
             step=step.id,
             tool=step.tool,
             error=outcome.error,
+            detail=outcome.detail,
             attempt=attempt,
         )
         if attempt <= step.retries:

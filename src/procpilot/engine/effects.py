@@ -57,6 +57,7 @@ class ToolResult:
     ok: bool
     result: Any = None
     error: str = ""
+    detail: str = ""
 
 
 @dataclass(frozen=True)

@@ -250,7 +250,11 @@ def _answer(turn: TurnContext, yes: bool) -> None:
             turn.push("pattern_cancel", context={"flow_title": title, "nothing_changed": True})
         return
     collecting = _current_collect(turn, frame) if frame is not None else None
-    if frame is not None and collecting is not None and turn.flow(frame).slots[collecting.slot].type == "boolean":
+    if (
+        frame is not None
+        and collecting is not None
+        and turn.flow(frame).slots[collecting.slot].type == "boolean"
+    ):
         _set(turn, collecting.slot, yes)
         return
     turn.emit("confirmation.unexpected", yes=yes)

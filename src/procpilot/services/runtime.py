@@ -81,13 +81,15 @@ class InlineRuntime:
                 attempt=call.attempt,
                 status="ok" if outcome.ok else ("timeout" if outcome.timed_out else "error"),
                 result=outcome.result if outcome.ok else None,
-                error=outcome.error or None,
+                error=outcome.detail or outcome.error or None,
                 duration_ms=duration,
             )
         log.info(
             "tool.called", tool=call.tool, ok=outcome.ok, ms=round(duration, 1), replayed=outcome.replayed
         )
-        return ToolResult(call.frame_id, call.step_id, outcome.ok, outcome.result, outcome.error)
+        return ToolResult(
+            call.frame_id, call.step_id, outcome.ok, outcome.result, outcome.error, outcome.detail
+        )
 
     def _approval(self, request: ApprovalRequest, ctx: EffectContext) -> ApprovalHandle:
         with self.database.transaction() as c:

@@ -14,7 +14,9 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="PROCPILOT_", extra="ignore")
 
-    data_dir: Path = Field(default=Path("var"), description="Where the SQLite files and business databases live.")
+    data_dir: Path = Field(
+        default=Path("var"), description="Where the SQLite files and business databases live."
+    )
     database_url: str = Field(default="", description="SQLAlchemy URL; default: SQLite in data_dir.")
     packs_dir: Path = Field(default=Path("packs"), description="Folder whose sub-folders are packs.")
     default_tenant: str = "default"

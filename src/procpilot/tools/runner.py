@@ -40,6 +40,7 @@ class CallOutcome:
     error: str = ""
     timed_out: bool = False
     replayed: bool = False
+    detail: str = ""
 
 
 @dataclass
@@ -86,8 +87,13 @@ class ToolRunner:
             context = ToolContext(tenant, conversation_id, user_id, idempotency_key, secrets=self.secrets)
             return self._call_python(tool, clean, context, timeout)
         except ToolError as error:
+            # The person hears a plain sentence; the details go to the log and the audit trail.
             log.warning("tool.failed", tool=name, error=str(error), timed_out=error.timed_out)
-            return CallOutcome(ok=False, error=str(error), timed_out=error.timed_out)
+            if error.timed_out:
+                told = f"{name} took too long to answer, so nothing was changed."
+            else:
+                told = f"{name} is not working right now."
+            return CallOutcome(ok=False, error=told, timed_out=error.timed_out, detail=str(error))
 
     def _call_python(
         self, tool: Tool, args: dict[str, Any], context: ToolContext, timeout: float
@@ -147,7 +153,7 @@ class ToolRunner:
         if "error" in box:
             error = box["error"]
             if isinstance(error, ToolFailure):
-                return CallOutcome(ok=False, error=str(error))
+                return CallOutcome(ok=False, error=str(error), detail=str(error))
             if isinstance(error, ToolError):
                 raise error
             raise ToolError(tool.name, f"{type(error).__name__}: {error}") from error

@@ -13,6 +13,7 @@ from typing import Any
 import phonenumbers
 from dateparser.search import search_dates
 from rapidfuzz import fuzz, process
+from rapidfuzz.utils import default_process
 
 from procpilot.domain.slots import Option, SlotDef
 
@@ -160,6 +161,14 @@ def _alnum(text: str) -> str:
     return re.sub(r"[^a-z0-9]", "", str(text).lower())
 
 
+def _label_score(query: str, label: str, **_: Any) -> float:
+    """How well ``query`` names ``label``: as a substring, or with all its words present in any order."""
+    return max(
+        fuzz.partial_ratio(query, label, processor=default_process),
+        fuzz.token_set_ratio(query, label, processor=default_process),
+    )
+
+
 def choices(text: str, options: tuple[Option, ...], *, multiple: bool = False) -> list[Any]:
     """Option values that ``text`` refers to: by value, by ordinal ("the second one"), or fuzzily
     by label ("the blue one", "the keyboard")."""
@@ -186,7 +195,7 @@ def choices(text: str, options: tuple[Option, ...], *, multiple: bool = False) -
         part = _FILLER.sub(" ", part)
         if not part.strip():
             continue
-        ranked = process.extract(part.strip(), labels, scorer=fuzz.partial_ratio, limit=3)
+        ranked = process.extract(part.strip(), labels, scorer=_label_score, limit=3)
         if not ranked or ranked[0][1] < 75:
             continue
         best = ranked[0]

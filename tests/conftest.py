@@ -1,0 +1,91 @@
+"""Shared fixtures. Tests use real components: SQLite, the machine's PostgreSQL, loopback HTTP.
+
+The network guard lets sockets reach loopback (and Unix sockets) only.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+RETAIL = ROOT / "packs" / "retail"
+MINI = Path(__file__).resolve().parent / "fixtures" / "packs" / "mini"
+PG_ADMIN_URL = os.environ.get("PROCPILOT_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+
+_real_connect = socket.socket.connect
+
+
+def _guarded_connect(self: socket.socket, address: object) -> None:
+    if self.family in (socket.AF_INET, socket.AF_INET6) and isinstance(address, tuple):
+        host = str(address[0])
+        try:
+            loopback = ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            loopback = host == "localhost"
+        if not loopback:
+            raise RuntimeError(f"tests may only reach loopback, not {host}")
+    _real_connect(self, address)  # type: ignore[arg-type]
+
+
+@pytest.fixture(autouse=True)
+def _loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(socket.socket, "connect", _guarded_connect)
+
+
+@pytest.fixture(scope="session")
+def retail_loaded():  # type: ignore[no-untyped-def]
+    from procpilot.packs.loader import load_pack
+
+    return load_pack(RETAIL)
+
+
+@pytest.fixture(scope="session")
+def mini_loaded():  # type: ignore[no-untyped-def]
+    from procpilot.packs.loader import load_pack
+
+    return load_pack(MINI)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test session, dropped at the end."""
+    import sqlalchemy as sa
+
+    name = f"procpilot_test_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as c:
+            c.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    except sa.exc.OperationalError as error:  # pragma: no cover - a machine without the service
+        pytest.fail(f"PostgreSQL at {PG_ADMIN_URL} is needed for these tests: {error}")
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    yield url
+    with admin.connect() as c:
+        c.execute(sa.text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """Each storage test runs on SQLite and on PostgreSQL (in a schema of its own, dropped after)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'test.sqlite'}"
+        return
+    import sqlalchemy as sa
+
+    base = str(request.getfixturevalue("postgres_url"))
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    engine = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    with engine.connect() as c:
+        c.execute(sa.text(f"CREATE SCHEMA {schema}"))
+    yield f"{base}?options=-csearch_path%3D{schema}"
+    with engine.connect() as c:
+        c.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
+    engine.dispose()
