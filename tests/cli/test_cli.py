@@ -1,0 +1,82 @@
+"""The procpilot command, run as a person would run it."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from procpilot.cli.main import app
+from tests.conftest import MINI, ROOT
+
+runner = CliRunner()
+
+
+def test_validate_a_good_pack() -> None:
+    result = runner.invoke(app, ["validate", str(ROOT / "packs" / "retail")])
+    assert result.exit_code == 0 and "is valid" in result.output
+
+
+def test_validate_lists_every_problem_with_its_line(tmp_path: Path) -> None:
+    (tmp_path / "flows").mkdir()
+    (tmp_path / "pack.yaml").write_text("id: p\n")
+    (tmp_path / "flows" / "f.yaml").write_text("id: f\nslots:\n  a: {type: colour}\nsteps:\n  - collect: b\n")
+    result = runner.invoke(app, ["validate", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "flows/f.yaml:3" in result.output and "colour" in result.output
+
+
+def test_init_creates_a_pack_that_validates_and_passes_its_tests(tmp_path: Path) -> None:
+    target = tmp_path / "coffee"
+    assert runner.invoke(app, ["init", str(target)]).exit_code == 0
+    assert runner.invoke(app, ["validate", str(target)]).exit_code == 0
+    result = runner.invoke(app, ["test", str(target)])
+    assert result.exit_code == 0, result.output
+    assert "1 passed, 0 failed" in result.output
+    assert runner.invoke(app, ["init", str(target)]).exit_code == 2  # never overwrites
+
+
+def test_test_exits_non_zero_when_a_conversation_test_fails() -> None:
+    result = runner.invoke(app, ["test", str(MINI)])
+    assert result.exit_code == 1
+    assert "1 passed, 1 failed" in result.output
+
+
+def test_schema_prints_json() -> None:
+    result = runner.invoke(app, ["schema", "pack"])
+    assert result.exit_code == 0 and '"title": "procpilot pack.yaml"' in result.output
+
+
+def test_chat_returns_an_item_for_a_real_customer(tmp_path: Path) -> None:
+    """The terminal chat, as a separate process: verify Noah Brown, return his backpack."""
+    env = {**os.environ, "PROCPILOT_DATA_DIR": str(tmp_path), "PROCPILOT_PACKS_DIR": str(ROOT / "packs")}
+    lines = [
+        "I want to return something",
+        "noah.brown7922@example.com",
+        "1",  # the first button: his delivered order #W7678072
+        "the backpack",
+        "1",  # the only allowed refund method: the original PayPal
+        "yes",
+    ]
+    result = subprocess.run(
+        [sys.executable, "-m", "procpilot.cli.main", "chat", "--pack", "retail"],
+        input="\n".join(lines) + "\n",
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Thank you, Noah" in result.stdout
+    assert "the return for order #W7678072 is requested" in result.stdout
+    connection = sqlite3.connect(tmp_path / "business" / "default" / "retail.sqlite")
+    row = connection.execute(
+        "SELECT status, return_items, return_payment_method_id FROM orders WHERE order_id = '#W7678072'"
+    ).fetchone()
+    connection.close()
+    assert row == ("return requested", '["3557711149"]', "paypal_5727330")
