@@ -111,7 +111,7 @@ def test_a_missing_secret_names_the_variable(server: str) -> None:
         auth={"type": "bearer", "secret": "crm"},
     )
     outcome = call(runner(spec), "t", {})
-    assert not outcome.ok and "PROCPILOT_SECRET_CRM" in outcome.error
+    assert not outcome.ok and "PROCPILOT_SECRET_CRM" in outcome.detail
 
 
 def test_server_errors_and_timeouts_are_reported(server: str) -> None:
@@ -119,7 +119,7 @@ def test_server_errors_and_timeouts_are_reported(server: str) -> None:
     slow = HttpToolSpec(name="slow", description="", method="GET", url=server + "/slow", timeout=0.2)
     r = runner(broken, slow)
     failed = call(r, "broken", {})
-    assert not failed.ok and "answered 500" in failed.error
+    assert not failed.ok and "answered 500" in failed.detail
     timed = call(r, "slow", {})
     assert not timed.ok and timed.timed_out
 
@@ -127,4 +127,4 @@ def test_server_errors_and_timeouts_are_reported(server: str) -> None:
 def test_a_closed_port_is_a_clear_failure() -> None:
     spec = HttpToolSpec(name="down", description="", method="GET", url="http://127.0.0.1:9/x", timeout=1)
     outcome = call(runner(spec), "down", {})
-    assert not outcome.ok and "failed" in outcome.error
+    assert not outcome.ok and "GET http://127.0.0.1:9/x failed" in outcome.detail

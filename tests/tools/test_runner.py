@@ -85,7 +85,8 @@ def test_a_retried_write_is_not_repeated(db: Path) -> None:
 
 def test_a_tool_that_raises_leaves_nothing_half_written(db: Path) -> None:
     outcome = call(make_runner(db), "write_then_fail")
-    assert not outcome.ok and "RuntimeError: disk on fire" in outcome.error
+    assert not outcome.ok and outcome.error == "write_then_fail is not working right now."
+    assert "RuntimeError: disk on fire" in outcome.detail
     assert rows(db) == []
     assert rows(db, "SELECT count(*) FROM procpilot_idempotency") == [0]
 
@@ -97,7 +98,8 @@ def test_a_refusal_is_passed_on_verbatim(db: Path) -> None:
 
 def test_a_tool_that_times_out_is_rolled_back(db: Path) -> None:
     outcome = call(make_runner(db), "write_then_hang")
-    assert not outcome.ok and outcome.timed_out and "did not finish within 0.2s" in outcome.error
+    assert not outcome.ok and outcome.timed_out and "did not finish within 0.2s" in outcome.detail
+    assert outcome.error == "write_then_hang took too long to answer, so nothing was changed."
     import time
 
     time.sleep(0.7)  # let the abandoned thread finish: it must still not commit
@@ -106,11 +108,11 @@ def test_a_tool_that_times_out_is_rolled_back(db: Path) -> None:
 
 def test_bad_arguments_are_refused_before_running(db: Path) -> None:
     outcome = call(make_runner(db), "write", {"entry": 5, "surprise": True})
-    assert not outcome.ok and "bad arguments for write" in outcome.error
+    assert not outcome.ok and "bad arguments for write" in outcome.detail
     assert rows(db) == []
 
 
 def test_unknown_tools_and_non_json_results_are_errors(db: Path) -> None:
     runner = make_runner(db)
-    assert "no tool named" in call(runner, "nope").error
-    assert "not JSON" in call(runner, "not_json").error
+    assert "no tool named" in call(runner, "nope").detail
+    assert "tool 'not_json': returned a value that is not JSON" in call(runner, "not_json").detail

@@ -70,20 +70,22 @@ class ToolRunner:
         """Run one call; never raises for a tool's own failure, returns ``ok=False`` instead."""
         tool = self.tools.get(name)
         if tool is None:
-            return CallOutcome(ok=False, error=f"no tool named {name!r}")
+            return CallOutcome(ok=False, error=f"{name} is not available.", detail=f"no tool named {name!r}")
         clean = {k: v for k, v in args.items()}
         try:
             jsonschema.validate(clean, tool.parameters)
         except jsonschema.ValidationError as error:
             where = "/".join(str(p) for p in error.absolute_path) or "arguments"
-            return CallOutcome(ok=False, error=f"bad arguments for {name} ({where}): {error.message}")
+            detail = f"bad arguments for {name} ({where}): {error.message}"
+            log.warning("tool.bad_arguments", tool=name, detail=detail)
+            return CallOutcome(ok=False, error=f"{name} could not be called correctly.", detail=detail)
         timeout = tool.timeout or self.default_timeout
         try:
             if tool.http is not None:
                 result = call_http(
                     tool.http, clean, secrets=self.secrets, idempotency_key=idempotency_key, timeout=timeout
                 )
-                return CallOutcome(ok=True, result=_jsonable(result))
+                return CallOutcome(ok=True, result=_jsonable(result, name))
             context = ToolContext(tenant, conversation_id, user_id, idempotency_key, secrets=self.secrets)
             return self._call_python(tool, clean, context, timeout)
         except ToolError as error:
@@ -116,7 +118,7 @@ class ToolRunner:
                         box["replayed"] = json.loads(stored[0])
                         return
                 result = tool.fn(context, **args) if tool.wants_context else tool.fn(**args)  # type: ignore[misc]
-                result = _jsonable(result)
+                result = _jsonable(result, tool.name)
                 with lock:
                     if abandoned.is_set():
                         raise ToolError(tool.name, "timed out", timed_out=True)
@@ -171,14 +173,14 @@ class ToolRunner:
         return connection
 
 
-def _jsonable(value: Any) -> Any:
+def _jsonable(value: Any, tool: str) -> Any:
     """Results are stored as JSON: reject what cannot round-trip, rather than store it mangled."""
     if isinstance(value, sqlite3.Row):
         return {k: value[k] for k in value.keys()}  # noqa: SIM118
     try:
         return json.loads(json.dumps(value, default=_default))
     except (TypeError, ValueError) as error:
-        raise ToolError("result", f"returned a value that is not JSON: {error}") from None
+        raise ToolError(tool, f"returned a value that is not JSON: {error}") from None
 
 
 def _default(value: Any) -> Any:
