@@ -28,7 +28,7 @@ demo: install
 	@echo "    curl -s -X POST http://127.0.0.1:8000/api/conversations -H 'content-type: application/json' \\"
 	@echo "         -d '{\"pack\": \"retail\", \"text\": \"I want to return something\"}'"
 	@echo "  a customer to try: noah.brown7922@example.com (delivered order #W7678072)"
-	@echo "  API documentation: http://127.0.0.1:8000/docs"
+	@echo "  the API description (OpenAPI): http://127.0.0.1:8000/openapi.json"
 	@echo ""
 	$(BIN)/procpilot serve
 

@@ -130,6 +130,21 @@ def _order(db: sqlite3.Connection, user_id: str, order_id: str) -> dict[str, Any
     return order
 
 
+def _address(
+    address1: str, address2: str, city: str, state: str, country: str, zip_code: str
+) -> dict[str, str]:
+    if not (address1.strip() and city.strip() and state.strip() and zip_code.strip()):
+        raise ToolFailure("An address needs a street, a city, a state and a zip code.")
+    return {
+        "address1": address1,
+        "address2": address2,
+        "city": city,
+        "country": country,
+        "state": state,
+        "zip": zip_code,
+    }
+
+
 def _normalise_order_id(order_id: str) -> str:
     text = order_id.strip().upper()
     return text if text.startswith("#") else f"#{text}"
@@ -430,14 +445,7 @@ def modify_pending_order_address(
         raise ToolFailure(
             f"Order {order['order_id']} is {order['status']}; only pending orders can be changed."
         )
-    address = {
-        "address1": address1,
-        "address2": address2,
-        "city": city,
-        "country": country,
-        "state": state,
-        "zip": zip,
-    }
+    address = _address(address1, address2, city, state, country, zip)
     db.execute("UPDATE orders SET address = ? WHERE order_id = ?", (json.dumps(address), order["order_id"]))
     return {"order_id": order["order_id"], "address": address}
 
@@ -656,14 +664,7 @@ def modify_user_address(
     """Change the customer's default address."""
     db = _db(ctx)
     _user(db, user_id)
-    address = {
-        "address1": address1,
-        "address2": address2,
-        "city": city,
-        "country": country,
-        "state": state,
-        "zip": zip,
-    }
+    address = _address(address1, address2, city, state, country, zip)
     db.execute("UPDATE users SET address = ? WHERE user_id = ?", (json.dumps(address), user_id))
     return {"user_id": user_id, "address": address}
 

@@ -48,7 +48,8 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         if own:
             app.state.container.close()
 
-    app = FastAPI(title="procpilot", version=__version__, lifespan=lifespan)
+    # No /docs or /redoc: FastAPI serves those pages from a CDN, and procpilot stays offline.
+    app = FastAPI(title="procpilot", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None)
 
     def services(request: Request) -> Container:
         return request.app.state.container

@@ -136,16 +136,7 @@ class DialogueEngine:
         if attempt <= step.retries:
             pending["attempt"] = attempt + 1
             frame.context["pending"] = pending
-            turn.effect = ToolCall(
-                frame_id=frame.frame_id,
-                step_id=step.id,
-                flow_id=frame.flow_id,
-                tool=step.tool,
-                args=pending["args"],
-                key=pending["key"],
-                attempt=attempt + 1,
-                retries=step.retries,
-            )
+            turn.effect = _call_from_pending(frame, pending, step.retries)
             return
         frame.context.pop("pending", None)
         frame.context["error"] = outcome.error
@@ -206,17 +197,7 @@ class DialogueEngine:
         pending = frame.context.get("pending")
         if pending:
             step = self.pack.flows[frame.flow_id].step(frame.step_id)
-            retries = step.retries if isinstance(step, CallStep) else 0
-            return ToolCall(
-                frame_id=frame.frame_id,
-                step_id=frame.step_id,
-                flow_id=frame.flow_id,
-                tool=pending["tool"],
-                args=pending["args"],
-                key=pending["key"],
-                attempt=pending.get("attempt", 1),
-                retries=retries,
-            )
+            return _call_from_pending(frame, pending, step.retries if isinstance(step, CallStep) else 0)
         return None
 
     def expectation(self, state: DialogueState) -> Expectation:
@@ -248,3 +229,17 @@ class DialogueEngine:
         if user_frame.status == WAITING_APPROVAL:
             return Expectation(APPROVAL, **base)
         return Expectation(NOTHING, **base)
+
+
+def _call_from_pending(frame: Frame, pending: dict[str, Any], retries: int) -> ToolCall:
+    """The tool call a frame recorded before it was made: same arguments, same idempotency key."""
+    return ToolCall(
+        frame_id=frame.frame_id,
+        step_id=frame.step_id,
+        flow_id=frame.flow_id,
+        tool=pending["tool"],
+        args=pending["args"],
+        key=pending["key"],
+        attempt=int(pending.get("attempt", 1)),
+        retries=retries,
+    )
