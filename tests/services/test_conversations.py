@@ -125,6 +125,11 @@ def test_tenants_are_isolated(container: Container) -> None:
     assert container.approvals.pending("other") == []
 
 
+def test_an_unknown_tenant_is_a_clear_error(container: Container) -> None:
+    with pytest.raises(UserError, match="no tenant 'nobody'"):
+        talk(container, "hello", tenant="nobody")
+
+
 def test_oversized_messages_are_refused_before_anything_is_stored(container: Container) -> None:
     with pytest.raises(UserError, match="at most 4000"):
         container.conversations.handle(

@@ -185,6 +185,59 @@ def init(
     console.print(f"Next: procpilot validate {target} && procpilot test {target}")
 
 
+bench = typer.Typer(help="Benchmarks that print figures.", no_args_is_help=True)
+app.add_typer(bench, name="bench")
+
+
+@bench.command("llm")
+def bench_llm(
+    requests: Annotated[int, typer.Option(help="Requests per concurrency level and round.")] = 12,
+    max_tokens: Annotated[int, typer.Option(help="Tokens generated per request.")] = 32,
+    rounds: Annotated[int, typer.Option(help="Rounds, alternating the two paths.")] = 3,
+    threads: Annotated[int | None, typer.Option(help="llama.cpp threads (default: 1 on 2 cores).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """Embedded model speed through procpilot and through xllamacpp directly, with the overhead ratio."""
+    import json
+
+    from procpilot.services import bench_llm as llm_bench
+
+    report = llm_bench.run(
+        requests=requests,
+        max_tokens=max_tokens,
+        rounds=rounds,
+        threads=threads,
+        progress=lambda m: err.print(f"[dim]{m}[/]"),
+    )
+    if as_json:
+        sys.stdout.write(json.dumps(report, indent=2) + "\n")
+        return
+    table = Table(
+        title=f"embedded model: {report['slots']} slots, {report['threads']} thread(s), {max_tokens} tokens"
+    )
+    for column in ("path", "prompt tok/s", "gen tok/s", "TTFT ms", "conc.", "req/s", "p50 ms", "p95 ms"):
+        table.add_column(column, justify="right" if column != "path" else "left")
+    for name, entry in report["paths"].items():
+        for index, (level, figures) in enumerate(entry["concurrency"].items()):
+            first = index == 0
+            table.add_row(
+                name if first else "",
+                str(entry["prompt_tokens_per_s"]) if first else "",
+                str(entry["generation_tokens_per_s"]) if first else "",
+                str(entry["time_to_first_token_ms"]) if first else "",
+                level,
+                str(figures["requests_per_s"]),
+                str(figures["p50_ms"]),
+                str(figures["p95_ms"]),
+            )
+    console.print(table)
+    for level, ratio in report["ratios"].items():
+        console.print(
+            f"concurrency {level}: procpilot/direct p50 latency x{ratio['p50_latency']}, throughput x{ratio['throughput']}"
+        )
+    console.print(f"largest p50 overhead: {report['max_p50_overhead_percent']}%")
+
+
 @app.command()
 def schema(kind: Annotated[str, typer.Argument(help="flow or pack")] = "flow") -> None:
     """Print the JSON Schema of flow files or of pack.yaml."""

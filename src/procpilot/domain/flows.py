@@ -76,6 +76,20 @@ class HttpToolSpec:
     timeout: float = 10.0
 
 
+MODEL_USES = ("generate", "rephrase", "commands", "knowledge")
+
+
+@dataclass(frozen=True)
+class ModelUse:
+    """Which model serves one use (generate, rephrase, commands, knowledge), with its sampling."""
+
+    model: str
+    temperature: float | None = None
+    top_p: float | None = None
+    top_k: int | None = None
+    max_tokens: int | None = None
+
+
 @dataclass(frozen=True)
 class PackSettings:
     """Behaviour a pack may tune."""
@@ -103,6 +117,7 @@ class Pack:
     database_seed: str | None = None
     responses: dict[str, str] = field(default_factory=dict)
     secrets: tuple[str, ...] = ()
+    models: dict[str, ModelUse] = field(default_factory=dict)
 
     def flow(self, flow_id: str) -> Flow:
         return self.flows[flow_id]

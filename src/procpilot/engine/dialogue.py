@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from procpilot.domain import expressions
 from procpilot.domain.commands import Command
 from procpilot.domain.events import Event
 from procpilot.domain.expectation import APPROVAL, CONFIRMATION, NOTHING, SLOT, Expectation
@@ -23,6 +24,7 @@ from procpilot.engine import executor, processor
 from procpilot.engine.effects import (
     ApprovalDecision,
     ApprovalHandle,
+    ApprovalRequest,
     Effect,
     GenerationResult,
     Outcome,
@@ -92,16 +94,39 @@ class DialogueEngine:
                     frame,
                 )
             elif isinstance(outcome, GenerationResult):
-                step = turn.flow(frame).step(frame.step_id)
-                assert isinstance(step, GenerateStep)
-                if step.into:
-                    turn.set_slot(frame, step.into, outcome.text, how="generated")
-                if step.send:
-                    turn.utter(outcome.text, frame)
-                frame.status = ACTIVE
-                frame.step_id = turn.flow(frame).following(step.id)
+                self._generated(turn, frame, outcome)
         executor.advance(turn)
         return Turn(turn.state, turn.events, turn.effect)
+
+    def _generated(self, turn: TurnContext, frame: Frame, outcome: GenerationResult) -> None:
+        step = turn.flow(frame).step(frame.step_id)
+        assert isinstance(step, GenerateStep)
+        turn.emit(
+            "generate.completed", flow=frame.flow_id, step=step.id, model=outcome.model, error=outcome.error
+        )
+        if step.review:
+            # Held for a person: they approve (possibly editing it) before anything is sent.
+            frame.context["draft"] = outcome.text
+            turn.effect = ApprovalRequest(
+                frame_id=frame.frame_id,
+                step_id=step.id,
+                flow_id=frame.flow_id,
+                key=f"{frame.frame_id}/{step.id}/review",
+                summary=f"Review this message before it is sent: {outcome.text}",
+                role="reviewer",
+                kind="review",
+                draft=outcome.text,
+            )
+            return
+        self._deliver(turn, frame, step, outcome.text)
+
+    def _deliver(self, turn: TurnContext, frame: Frame, step: GenerateStep, text: str) -> None:
+        if step.into:
+            turn.set_slot(frame, step.into, text, how="generated")
+        if step.send:
+            turn.utter(text, frame)
+        frame.status = ACTIVE
+        frame.step_id = turn.flow(frame).following(step.id)
 
     def _tool_done(self, turn: TurnContext, frame: Frame, outcome: ToolResult) -> None:
         step = turn.flow(frame).step(frame.step_id)
@@ -116,8 +141,6 @@ class DialogueEngine:
             if step.result:
                 turn.set_slot(frame, step.result, outcome.result, how="tool")
             env = turn.env(frame, result=outcome.result)
-            from procpilot.domain import expressions
-
             for slot, source in step.outputs.items():
                 turn.set_slot(frame, slot, expressions.evaluate(source, env), how="tool")
             frame.status = ACTIVE
@@ -157,6 +180,18 @@ class DialogueEngine:
             return
         flow = turn.flow(frame)
         step = flow.step(frame.step_id)
+        if isinstance(step, GenerateStep):
+            turn.emit(
+                "review.decided", flow=frame.flow_id, approval=decision.approval_id, outcome=decision.outcome
+            )
+            frame.context.pop("approval_id", None)
+            draft = str(frame.context.pop("draft", ""))
+            if decision.outcome == "approved":
+                self._deliver(turn, frame, step, decision.text or draft)
+            else:
+                frame.status = ACTIVE
+                frame.step_id = flow.following(step.id)
+            return
         assert isinstance(step, ApprovalStep)
         turn.emit(
             "approval.decided",

@@ -84,9 +84,13 @@ class ApprovalDecision:
 
 @dataclass(frozen=True)
 class GenerationResult:
+    """``model`` is None when the template was used as it is; ``error`` says why, if a model failed."""
+
     frame_id: str
     step_id: str
     text: str
+    model: str | None = None
+    error: str | None = None
 
 
 Outcome = ToolResult | ApprovalHandle | ApprovalDecision | GenerationResult

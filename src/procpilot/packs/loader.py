@@ -17,7 +17,7 @@ from typing import Any
 import jsonschema
 
 from procpilot.domain.errors import PackError, Problem, UserError
-from procpilot.domain.flows import Flow, HttpToolSpec, Pack, PackSettings
+from procpilot.domain.flows import Flow, HttpToolSpec, ModelUse, Pack, PackSettings
 from procpilot.domain.slots import Option, SlotDef
 from procpilot.domain.steps import step_from_dict, step_kind
 from procpilot.packs.checks import check_flows
@@ -243,5 +243,6 @@ def load_pack(path: str | Path) -> LoadedPack:
         database_seed=seed,
         responses=dict(spec.get("responses") or {}),
         secrets=tuple(spec.get("secrets") or ()),
+        models={use: ModelUse(**config) for use, config in (spec.get("models") or {}).items()},
     )
     return LoadedPack(pack=pack, tools=tools)

@@ -263,6 +263,22 @@ def pack_schema() -> dict[str, Any]:
                 "additionalProperties": False,
             },
             "responses": {"type": "object", "additionalProperties": _TEXT},
+            "models": {
+                "type": "object",
+                "propertyNames": {"enum": ["generate", "rephrase", "commands", "knowledge"]},
+                "additionalProperties": {
+                    "type": "object",
+                    "required": ["model"],
+                    "properties": {
+                        "model": _TEXT,
+                        "temperature": {"type": "number", "minimum": 0, "maximum": 2},
+                        "top_p": {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
+                        "top_k": {"type": "integer", "minimum": 0},
+                        "max_tokens": {"type": "integer", "minimum": 1, "maximum": 8192},
+                    },
+                    "additionalProperties": False,
+                },
+            },
             "secrets": {"type": "array", "items": _TEXT},
         },
         "additionalProperties": False,

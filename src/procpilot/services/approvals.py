@@ -24,7 +24,17 @@ class ApprovalService:
         with self.database.transaction() as c:
             return ProcessRepository(c, tenant).pending_approvals()
 
-    def decide(self, *, tenant: str, approval_id: str, outcome: str, by: str, comment: str = "") -> Reply:
+    def decide(
+        self,
+        *,
+        tenant: str,
+        approval_id: str,
+        outcome: str,
+        by: str,
+        comment: str = "",
+        text: str | None = None,
+    ) -> Reply:
+        """Decide a task. For a held draft (a review), ``text`` replaces the draft when approved."""
         if outcome not in OUTCOMES:
             raise UserError(f"outcome must be one of {', '.join(OUTCOMES)}, not {outcome!r}")
         with self.database.transaction() as c:
@@ -40,5 +50,5 @@ class ApprovalService:
         return self.conversations.resume_with(
             tenant=tenant,
             conversation_id=conversation_id,
-            outcome=ApprovalDecision(approval_id, outcome, comment, by),
+            outcome=ApprovalDecision(approval_id, outcome, comment, by, text=text),
         )

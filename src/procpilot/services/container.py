@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from procpilot.services.approvals import ApprovalService
 from procpilot.services.catalog import PackCatalog, Workspace
 from procpilot.services.conversations import ConversationService
+from procpilot.services.models import ModelRegistry, ModelService
 from procpilot.services.runtime import InlineRuntime
 from procpilot.services.settings import Settings
 from procpilot.storage.accounts import AccountRepository
@@ -21,6 +22,7 @@ class Container:
     workspace: Workspace
     conversations: ConversationService
     approvals: ApprovalService
+    models: ModelService
 
     def prepare(self) -> list[str]:
         """Create the business databases of every served pack for the default tenant."""
@@ -46,7 +48,9 @@ def build(settings: Settings | None = None, *, load_packs: bool = True) -> Conta
     if load_packs:
         catalog.load_all()
     workspace = Workspace(settings.data_dir)
-    runtime = InlineRuntime(database, retry_base_seconds=settings.tool_retry_base_seconds)
-    conversations = ConversationService(database, catalog, workspace, runtime, Settings.secrets())
+    registry = ModelRegistry(settings)
+    models = ModelService(database, registry, settings.llm_timeout)
+    runtime = InlineRuntime(database, retry_base_seconds=settings.tool_retry_base_seconds, models=models)
+    conversations = ConversationService(database, catalog, workspace, runtime, Settings.secrets(), models)
     approvals = ApprovalService(database, conversations)
-    return Container(settings, database, catalog, workspace, conversations, approvals)
+    return Container(settings, database, catalog, workspace, conversations, approvals, models)

@@ -13,17 +13,27 @@ from procpilot.domain.errors import UserError
 from procpilot.domain.events import Event
 from procpilot.domain.state import DialogueState
 from procpilot.engine import ApprovalDecision, DialogueEngine, Outcome, Turn
+from procpilot.llm import ChatRequest, ChatResponse, ModelError
+from procpilot.llm.facts import keeps_facts, missing_facts
 from procpilot.services.catalog import PackCatalog, PackRuntime, Workspace
+from procpilot.services.models import ModelService
 from procpilot.services.runtime import EffectContext, InlineRuntime
+from procpilot.storage.accounts import AccountRepository
 from procpilot.storage.conversations import ConversationRepository
 from procpilot.storage.database import Database
 from procpilot.storage.processes import ProcessRepository
 from procpilot.tools.runner import ToolRunner
+from procpilot.understanding.llm_commands import HybridUnderstanding, LLMCommandGenerator
 
 log = structlog.get_logger(__name__)
 
 MAX_EFFECTS_PER_MESSAGE = 50
 MAX_MESSAGE_CHARS = 4000
+REPHRASE_SYSTEM = (
+    "Rephrase the assistant message you are given so it sounds natural and friendly. Keep every name, "
+    "number, amount, date and identifier exactly as written; do not add information. Reply with the "
+    "rephrased message only."
+)
 
 
 @dataclass
@@ -52,12 +62,14 @@ class ConversationService:
         workspace: Workspace,
         runtime: InlineRuntime,
         secrets: dict[str, str],
+        models: ModelService | None = None,
     ) -> None:
         self.database = database
         self.catalog = catalog
         self.workspace = workspace
         self.runtime = runtime
         self.secrets = secrets
+        self.models = models
 
     def runner(self, tenant: str, pack: PackRuntime) -> ToolRunner:
         runner = pack.runners.get(tenant)
@@ -91,6 +103,8 @@ class ConversationService:
         pack = self.catalog.get(pack_id)
         conversation_id = conversation_id or f"c_{uuid.uuid4().hex}"
         with self.database.transaction() as c:
+            if not AccountRepository(c).tenant_exists(tenant):
+                raise UserError(f"no tenant {tenant!r}")
             repo = ConversationRepository(c, tenant)
             record = repo.get(conversation_id)
             if record is None:
@@ -103,7 +117,7 @@ class ConversationService:
         state = DialogueState.from_dict(record.state)
         state.roles = list(roles)
         version = record.version
-        ctx = EffectContext(tenant, conversation_id, user_id, requester=user_id)
+        ctx = EffectContext(tenant, conversation_id, user_id, requester=user_id, pack=pack.loaded.pack)
         engine = pack.engine
         events: list[Event] = []
         # Finish an effect that a crash left outstanding before reading the new message.
@@ -113,10 +127,63 @@ class ConversationService:
             turn = Turn(state, [], pending)
             state, version = self._drive(turn, pack, ctx, version, events)
         if commands is None:
-            commands = pack.understanding.understand(text, engine.expectation(state))
+            understanding = self._understanding(tenant, pack, conversation_id)
+            history = (
+                self._history(tenant, conversation_id) if understanding is not pack.understanding else []
+            )
+            commands = understanding.understand(text, engine.expectation(state), history)
         turn = engine.handle(state, commands)
         state, version = self._drive(turn, pack, ctx, version, events)
         return self._reply(conversation_id, state, events, commands)
+
+    def _understanding(self, tenant: str, pack: PackRuntime, conversation_id: str) -> Any:
+        """The LLM command generator when a model serves ``commands``, else the rule-based one."""
+        assignment = (
+            self.models.registry.assignment(tenant, pack.loaded.pack, "commands") if self.models else None
+        )
+        if assignment is None or self.models is None:
+            return pack.understanding
+        models = self.models
+
+        def ask(request: ChatRequest) -> ChatResponse:
+            return models.call(assignment, request, tenant=tenant, conversation_id=conversation_id)
+
+        return HybridUnderstanding(LLMCommandGenerator(pack.loaded.pack, ask), pack.understanding)
+
+    def _history(self, tenant: str, conversation_id: str) -> list[tuple[str, str]]:
+        with self.database.transaction() as c:
+            rows = ConversationRepository(c, tenant).messages(conversation_id)
+        # The newest message is the one being understood; it is passed separately.
+        return [("user" if m["role"] == "user" else "assistant", m["text"]) for m in rows[-7:-1]]
+
+    def _rephrase(self, ctx: EffectContext, events: list[Event]) -> list[Event]:
+        """Model-rephrased replies, kept only when every fact survives; the template otherwise."""
+        if self.models is None or ctx.pack is None:
+            return events
+        assignment = self.models.registry.assignment(ctx.tenant, ctx.pack, "rephrase")
+        if assignment is None:
+            return events
+        out = []
+        for event in events:
+            if event.kind != "bot.uttered":
+                out.append(event)
+                continue
+            original = event.data["text"]
+            request = ChatRequest.of(("system", REPHRASE_SYSTEM), ("user", original))
+            try:
+                text = self.models.call(
+                    assignment, request, tenant=ctx.tenant, conversation_id=ctx.conversation_id
+                ).text
+            except ModelError:
+                out.append(event)
+                continue
+            text = text.strip()
+            if text and keeps_facts(original, text):
+                out.append(Event(event.kind, {**event.data, "text": text, "template_text": original}))
+            else:
+                log.info("rephrase.rejected", problems=missing_facts(original, text))
+                out.append(Event(event.kind, {**event.data, "rephrase_rejected": True}))
+        return out
 
     def _drive(
         self, turn: Turn, pack: PackRuntime, ctx: EffectContext, version: int, events: list[Event]
@@ -124,6 +191,7 @@ class ConversationService:
         """Perform effects until the engine asks for none; checkpoint before each effect."""
         engine: DialogueEngine = pack.engine
         for _ in range(MAX_EFFECTS_PER_MESSAGE):
+            turn = Turn(turn.state, self._rephrase(ctx, turn.events), turn.effect)
             version = self._save(ctx, pack, turn, version)
             events.extend(turn.events)
             if turn.effect is None:
@@ -185,7 +253,9 @@ class ConversationService:
             raise UserError(f"no conversation {conversation_id}")
         pack = self.catalog.get(record.pack_id)
         state = DialogueState.from_dict(record.state)
-        ctx = EffectContext(tenant, conversation_id, record.user_id, requester=record.user_id)
+        ctx = EffectContext(
+            tenant, conversation_id, record.user_id, requester=record.user_id, pack=pack.loaded.pack
+        )
         events: list[Event] = []
         turn = pack.engine.resume(state, outcome)
         state, _ = self._drive(turn, pack, ctx, record.version, events)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import structlog
 
+from procpilot.domain.flows import Pack
 from procpilot.engine import (
     ApprovalHandle,
     ApprovalRequest,
@@ -23,6 +24,9 @@ from procpilot.engine import (
     ToolCall,
     ToolResult,
 )
+from procpilot.llm import ChatRequest, ModelError
+from procpilot.llm.facts import keeps_facts, missing_facts
+from procpilot.services.models import ModelService
 from procpilot.storage.conversations import ConversationRepository
 from procpilot.storage.database import Database
 from procpilot.storage.processes import ProcessRepository
@@ -37,14 +41,25 @@ class EffectContext:
     conversation_id: str
     user_id: str | None
     requester: str | None
+    pack: Pack | None = None
+
+
+GENERATE_SYSTEM = (
+    "You write short, friendly messages for an organisation's assistant. Rewrite the draft you are given "
+    "so it reads well. Keep every name, number, date, amount and identifier exactly as written, and add "
+    "no facts. Reply with the message only."
+)
 
 
 class InlineRuntime:
     """Performs effects synchronously in the calling process."""
 
-    def __init__(self, database: Database, *, retry_base_seconds: float = 0.2) -> None:
+    def __init__(
+        self, database: Database, *, retry_base_seconds: float = 0.2, models: ModelService | None = None
+    ) -> None:
         self.database = database
         self.retry_base_seconds = retry_base_seconds
+        self.models = models
 
     def perform(self, effect: Effect, runner: ToolRunner, ctx: EffectContext) -> Outcome:
         if isinstance(effect, ToolCall):
@@ -52,9 +67,32 @@ class InlineRuntime:
         if isinstance(effect, ApprovalRequest):
             return self._approval(effect, ctx)
         if isinstance(effect, Generation):
-            # No language model in the core: the rendered template is the text.
-            return GenerationResult(effect.frame_id, effect.step_id, effect.prompt)
+            return self._generate(effect, ctx)
         raise AssertionError(f"unknown effect {effect!r}")
+
+    def _generate(self, effect: Generation, ctx: EffectContext) -> GenerationResult:
+        """Model text for a generate step; the template itself when no model serves, or one fails."""
+        fallback = GenerationResult(effect.frame_id, effect.step_id, effect.prompt)
+        if self.models is None or ctx.pack is None:
+            return fallback
+        assignment = self.models.registry.assignment(ctx.tenant, ctx.pack, "generate")
+        if assignment is None:
+            return fallback
+        system = GENERATE_SYSTEM + (f" Instructions: {effect.instructions}" if effect.instructions else "")
+        request = ChatRequest.of(("system", system), ("user", effect.prompt))
+        name = assignment.model.name
+        try:
+            text = self.models.call(
+                assignment, request, tenant=ctx.tenant, conversation_id=ctx.conversation_id
+            ).text
+        except ModelError as error:
+            return GenerationResult(effect.frame_id, effect.step_id, effect.prompt, name, str(error))
+        text = text.strip()
+        if not text or not keeps_facts(effect.prompt, text):
+            problem = f"the text changed facts {missing_facts(effect.prompt, text)}" if text else "empty text"
+            log.info("generate.rejected", model=name, problem=problem)
+            return GenerationResult(effect.frame_id, effect.step_id, effect.prompt, name, problem)
+        return GenerationResult(effect.frame_id, effect.step_id, text, name)
 
     def _tool(self, call: ToolCall, runner: ToolRunner, ctx: EffectContext) -> ToolResult:
         if call.attempt > 1:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -24,6 +25,22 @@ class Settings(BaseSettings):
     port: int = 8000
     log_json: bool = False
     tool_retry_base_seconds: float = 0.2
+    llm_model_path: Path | None = Field(
+        default=None, description="GGUF file of the embedded model (default: SmolLM2)."
+    )
+    llm_threads: int | None = Field(default=None, description="llama.cpp threads (default: 1 on 2 cores).")
+    llm_parallel: int = Field(default=4, description="Parallel slots: conversations generating at once.")
+    llm_context: int = Field(default=2048, description="Context tokens per slot.")
+    llm_timeout: float = Field(default=30.0, description="Seconds a model call may take.")
+    models: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description='OpenAI-compatible models by name, as JSON: {"big": {"base_url": "...", "model": "...", '
+        '"api_key_env": "BIG_KEY", "json_mode": "schema"}}',
+    )
+    tenant_models: dict[str, dict[str, dict[str, Any]]] = Field(
+        default_factory=dict,
+        description='Per-tenant model uses, as JSON: {"acme": {"generate": {"model": "big", "temperature": 0.3}}}',
+    )
 
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.data_dir / 'procpilot.sqlite').resolve()}"

@@ -20,6 +20,9 @@ class AccountRepository:
         if not exists:
             self.c.execute(tenants.insert().values(id=tenant_id, name=name or tenant_id))
 
+    def tenant_exists(self, tenant_id: str) -> bool:
+        return self.c.execute(sa.select(tenants.c.id).where(tenants.c.id == tenant_id)).scalar() is not None
+
     def tenants(self) -> list[dict[str, Any]]:
         return [dict(r) for r in self.c.execute(sa.select(tenants).order_by(tenants.c.id)).mappings()]
 

@@ -135,6 +135,23 @@ approvals = sa.Table(
     sa.UniqueConstraint("tenant_id", "key"),
 )
 
+model_calls = sa.Table(
+    "model_calls",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("tenant_id", sa.String(64), sa.ForeignKey("tenants.id"), nullable=False),
+    sa.Column("conversation_id", sa.String(100)),
+    sa.Column("use", sa.String(32), nullable=False),
+    sa.Column("model", sa.String(100), nullable=False),
+    sa.Column("prompt_tokens", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("completion_tokens", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("duration_ms", sa.Float),
+    sa.Column("ok", sa.Boolean, nullable=False),
+    sa.Column("error", sa.Text),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=_NOW),
+    sa.Index("ix_model_calls_tenant", "tenant_id", "conversation_id"),
+)
+
 tool_calls = sa.Table(
     "tool_calls",
     metadata,

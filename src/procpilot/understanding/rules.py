@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from procpilot.domain.commands import (
@@ -65,8 +65,10 @@ class RuleUnderstanding:
         self.timezone = pack.settings.timezone
         self._now = now or (lambda: dt.datetime.now(dt.UTC))
 
-    def understand(self, text: str, expectation: Expectation) -> list[Command]:
-        """Commands for one message, given what the dialogue expects next."""
+    def understand(
+        self, text: str, expectation: Expectation, history: Sequence[tuple[str, str]] = ()
+    ) -> list[Command]:
+        """Commands for one message, given what the dialogue expects next (history is unused)."""
         text = text.strip()
         if not text:
             return [CannotHandle(reason="empty message")]

@@ -1,0 +1,1 @@
+"""Model providers: one module each, all implementing ``procpilot.llm.ChatModel``."""
