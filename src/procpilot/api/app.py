@@ -95,6 +95,12 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     def list_packs(c: Services) -> list[dict[str, Any]]:
         return c.catalog.summary()
 
+    @app.post("/api/packs/{pack_id}/reload")
+    def reload_pack_models(pack_id: str, c: Services) -> dict[str, Any]:
+        """Load the pack's newly promoted models (intent classifier) without a restart."""
+        runtime = c.catalog.reload_models(pack_id)
+        return {"id": pack_id, "understanding": type(runtime.understanding.intents).__name__}
+
     @app.post("/api/packs/reload")
     def reload_packs(c: Services) -> list[dict[str, Any]]:
         c.catalog.load_all()

@@ -9,9 +9,11 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.progress import TaskID
 from rich.table import Table
 
 from procpilot.domain.errors import ProcpilotError
+from procpilot.services import intent_service
 from procpilot.services import packs as pack_service
 from procpilot.services.container import build
 from procpilot.services.logging import configure_logging
@@ -49,6 +51,9 @@ def test(
     database_url: Annotated[
         str | None, typer.Option(help="Run on this database (default: a temporary SQLite).")
     ] = None,
+    understanding: Annotated[
+        str, typer.Option(help="rules (example matcher) or classifier (train an intent classifier first).")
+    ] = "rules",
 ) -> None:
     """Run the pack's conversation tests; exit non-zero if any fails."""
 
@@ -57,7 +62,9 @@ def test(
         console.print(f"{mark} {result.name} [dim]({result.seconds:.2f}s)[/]")
 
     try:
-        report = run_pack_tests(pack, only=k, database_url=database_url, progress=progress)
+        report = run_pack_tests(
+            pack, only=k, database_url=database_url, progress=progress, understanding=understanding
+        )
     except ProcpilotError as error:
         err.print(f"[red]error:[/] {error}", markup=True, highlight=False)
         raise typer.Exit(2) from None
@@ -185,6 +192,64 @@ def init(
     console.print(f"Next: procpilot validate {target} && procpilot test {target}")
 
 
+train = typer.Typer(help="Train, list and promote models.", no_args_is_help=True)
+app.add_typer(train, name="train")
+
+
+@train.command("intents")
+def train_intents(
+    pack: Annotated[Path, typer.Argument(help="The pack folder.")],
+    promote: Annotated[bool, typer.Option(help="Make the new version the one the server loads.")] = True,
+) -> None:
+    """Train the pack's intent classifier (embeddings + calibrated head + out-of-scope threshold)."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    settings = Settings()
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns) as bar:
+        tasks: dict[str, TaskID] = {}
+
+        def progress(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total)
+            bar.update(tasks[stage], completed=done, total=total)
+
+        try:
+            trained = intent_service.train_pack(pack, settings, promote=promote, progress=progress)
+        except ProcpilotError as error:
+            err.print(f"[red]{error}[/]")
+            raise typer.Exit(2) from None
+    console.print(
+        f"trained {trained.pack} intents version {trained.version}{' (promoted)' if promote else ''}"
+    )
+    for key, value in trained.metrics.items():
+        console.print(f"  {key}: {value}", highlight=False)
+
+
+@train.command("list")
+def train_list(pack_id: Annotated[str, typer.Argument(help="The pack id.")]) -> None:
+    """The trained intent-model versions of a pack, and which is promoted."""
+    for row in intent_service.list_versions(Settings(), pack_id):
+        mark = "*" if row["promoted"] else " "
+        console.print(f"{mark} {row['version']}  {row['metrics']}", highlight=False)
+
+
+@train.command("promote")
+def train_promote(pack_id: str, version: str) -> None:
+    """Promote a trained version; a running server picks it up on POST /api/packs/{id}/reload."""
+    try:
+        intent_service.promote(Settings(), pack_id, version)
+    except ProcpilotError as error:
+        err.print(f"[red]{error}[/]")
+        raise typer.Exit(2) from None
+    console.print(f"promoted {pack_id} intents {version}")
+
+
 bench = typer.Typer(help="Benchmarks that print figures.", no_args_is_help=True)
 app.add_typer(bench, name="bench")
 
@@ -236,6 +301,36 @@ def bench_llm(
             f"concurrency {level}: procpilot/direct p50 latency x{ratio['p50_latency']}, throughput x{ratio['throughput']}"
         )
     console.print(f"largest p50 overhead: {report['max_p50_overhead_percent']}%")
+
+
+@bench.command("nlu")
+def bench_nlu(
+    dataset: Annotated[str, typer.Option(help="banking77 or clinc150")],
+    data: Annotated[Path, typer.Option(help="Folder with the data set's files.")],
+    shots: Annotated[int | None, typer.Option(help="Train on N examples per intent only.")] = None,
+    method: Annotated[
+        str, typer.Option(help="lr (frozen encoder) or finetune (tune the encoder first).")
+    ] = "lr",
+    epochs: Annotated[int, typer.Option(help="Fine-tuning epochs.")] = 3,
+) -> None:
+    """Intent accuracy (and out-of-scope recall) on a public benchmark, as JSON."""
+    import json
+
+    from procpilot.services import bench_nlu as nlu_bench
+
+    try:
+        report = nlu_bench.run(
+            dataset,
+            data,
+            shots=shots,
+            method=method,
+            epochs=epochs,
+            progress=lambda m: err.print(f"[dim]{m}[/]"),
+        )
+    except ProcpilotError as error:
+        err.print(f"[red]{error}[/]")
+        raise typer.Exit(2) from None
+    sys.stdout.write(json.dumps(report, indent=2) + "\n")
 
 
 @app.command()

@@ -6,6 +6,7 @@ import shutil
 import sqlite3
 import tempfile
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,10 +16,14 @@ import structlog
 from procpilot.domain.errors import PackError, Problem, UserError
 from procpilot.engine import DialogueEngine
 from procpilot.packs.loader import LoadedPack, load_pack
+from procpilot.services import intents as intent_models
 from procpilot.services.knowledge import KnowledgeIndex
 from procpilot.tools.runner import ToolRunner
 from procpilot.tools.toolset import Tool, module_function
 from procpilot.understanding import RuleUnderstanding
+from procpilot.understanding.embeddings import Encoder
+from procpilot.understanding.intents_classifier import ClassifierIntents
+from procpilot.understanding.rules import IntentSource
 
 log = structlog.get_logger(__name__)
 
@@ -39,7 +44,8 @@ class PackRuntime:
         return self.loaded.pack.id
 
 
-def build_runtime(loaded: LoadedPack) -> PackRuntime:
+def build_runtime(loaded: LoadedPack, intents: IntentSource | None = None) -> PackRuntime:
+    """Everything a pack needs at run time. ``intents`` is a trained classifier, if one is promoted."""
     pack = loaded.pack
     knowledge = KnowledgeIndex(Path(pack.root) / "knowledge")
     tools = dict(loaded.tools)
@@ -58,7 +64,7 @@ def build_runtime(loaded: LoadedPack) -> PackRuntime:
     return PackRuntime(
         loaded=loaded,
         engine=DialogueEngine(pack),
-        understanding=RuleUnderstanding(pack),
+        understanding=RuleUnderstanding(pack, intents=intents),
         knowledge=knowledge,
         tools=tools,
     )
@@ -107,12 +113,29 @@ def seed_database(runtime: PackRuntime, path: Path) -> None:
 
 
 class PackCatalog:
-    """Loads every pack under a folder. A broken pack is recorded in ``errors`` and not served."""
+    """Loads every pack under a folder. A broken pack is recorded in ``errors`` and not served.
 
-    def __init__(self, packs_dir: Path) -> None:
+    With a ``data_dir`` and an ``encoder`` factory, a pack whose intent classifier has been trained
+    and promoted understands with it; other packs use the example matcher.
+    """
+
+    def __init__(
+        self, packs_dir: Path, *, data_dir: Path | None = None, encoder: Callable[[], Encoder] | None = None
+    ) -> None:
         self.packs_dir = packs_dir
+        self.data_dir = data_dir
+        self.encoder = encoder
         self.packs: dict[str, PackRuntime] = {}
         self.errors: dict[str, PackError] = {}
+
+    def _intents(self, pack_id: str) -> IntentSource | None:
+        if self.data_dir is None or self.encoder is None:
+            return None
+        classifier = intent_models.promoted(self.data_dir, pack_id)
+        if classifier is None:
+            return None
+        log.info("intents.loaded", pack=pack_id, labels=len(classifier.labels))
+        return ClassifierIntents(classifier, self.encoder())
 
     def load_all(self) -> None:
         packs: dict[str, PackRuntime] = {}
@@ -124,7 +147,8 @@ class PackCatalog:
         )
         for folder in folders:
             try:
-                runtime = build_runtime(load_pack(folder))
+                loaded = load_pack(folder)
+                runtime = build_runtime(loaded, self._intents(loaded.pack.id))
             except PackError as error:
                 errors[folder.name] = error
                 log.error("pack.refused", pack=folder.name, problems=[str(p) for p in error.problems])
@@ -134,8 +158,16 @@ class PackCatalog:
         self.packs, self.errors = packs, errors
 
     def add(self, folder: Path) -> PackRuntime:
-        runtime = build_runtime(load_pack(folder))
+        loaded = load_pack(folder)
+        runtime = build_runtime(loaded, self._intents(loaded.pack.id))
         self.packs[runtime.id] = runtime
+        return runtime
+
+    def reload_models(self, pack_id: str) -> PackRuntime:
+        """Pick up a newly promoted intent model without restarting."""
+        current = self.get(pack_id)
+        runtime = build_runtime(current.loaded, self._intents(pack_id))
+        self.packs[pack_id] = runtime
         return runtime
 
     def get(self, pack_id: str) -> PackRuntime:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from procpilot.services.approvals import ApprovalService
 from procpilot.services.catalog import PackCatalog, Workspace
@@ -12,6 +13,20 @@ from procpilot.services.runtime import InlineRuntime
 from procpilot.services.settings import Settings
 from procpilot.storage.accounts import AccountRepository
 from procpilot.storage.database import Database
+from procpilot.understanding.embeddings import MiniLMEncoder
+
+
+class SharedEncoder:
+    """The process's one embedding model, loaded on first use (loading takes seconds)."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path
+        self._encoder: MiniLMEncoder | None = None
+
+    def get(self) -> MiniLMEncoder:
+        if self._encoder is None:
+            self._encoder = MiniLMEncoder(self.path)
+        return self._encoder
 
 
 @dataclass
@@ -23,6 +38,7 @@ class Container:
     conversations: ConversationService
     approvals: ApprovalService
     models: ModelService
+    encoder: SharedEncoder
 
     def prepare(self) -> list[str]:
         """Create the business databases of every served pack for the default tenant."""
@@ -44,7 +60,8 @@ def build(settings: Settings | None = None, *, load_packs: bool = True) -> Conta
     database.migrate()
     with database.transaction() as c:
         AccountRepository(c).ensure_tenant(settings.default_tenant, "Default tenant")
-    catalog = PackCatalog(settings.packs_dir)
+    encoder = SharedEncoder(settings.embedding_model_path)
+    catalog = PackCatalog(settings.packs_dir, data_dir=settings.data_dir, encoder=encoder.get)
     if load_packs:
         catalog.load_all()
     workspace = Workspace(settings.data_dir)
@@ -53,4 +70,4 @@ def build(settings: Settings | None = None, *, load_packs: bool = True) -> Conta
     runtime = InlineRuntime(database, retry_base_seconds=settings.tool_retry_base_seconds, models=models)
     conversations = ConversationService(database, catalog, workspace, runtime, Settings.secrets(), models)
     approvals = ApprovalService(database, conversations)
-    return Container(settings, database, catalog, workspace, conversations, approvals, models)
+    return Container(settings, database, catalog, workspace, conversations, approvals, models, encoder)

@@ -37,6 +37,7 @@ from typing import Any
 import yaml
 
 from procpilot.domain.errors import ProcpilotError, UserError
+from procpilot.services import intents as intent_models
 from procpilot.services.catalog import seed_database
 from procpilot.services.container import Container, build
 from procpilot.services.settings import Settings
@@ -194,8 +195,15 @@ def run_pack_tests(
     only: str | None = None,
     database_url: str | None = None,
     progress: Callable[[CaseResult], None] | None = None,
+    understanding: str = "rules",
 ) -> TestReport:
-    """Run the pack's conversation tests, each in its own tenant with a fresh business database."""
+    """Run the pack's conversation tests, each in its own tenant with a fresh business database.
+
+    ``understanding`` is ``rules`` (the example matcher) or ``classifier`` (an intent classifier
+    trained for this run, exactly as ``procpilot train intents`` would train it).
+    """
+    if understanding not in ("rules", "classifier"):
+        raise UserError(f"understanding must be 'rules' or 'classifier', not {understanding!r}")
     pack_dir = pack_dir.resolve()
     cases = load_cases(pack_dir)
     if only:
@@ -205,6 +213,10 @@ def run_pack_tests(
         settings = Settings(data_dir=root, packs_dir=root / "none", database_url=database_url or "")
         container = build(settings, load_packs=False)
         try:
+            if understanding == "classifier":
+                from procpilot.packs.loader import load_pack
+
+                intent_models.train(load_pack(pack_dir).pack, container.encoder.get(), root)
             runtime = container.catalog.add(pack_dir)
             template = None
             if runtime.loaded.pack.database_seed:

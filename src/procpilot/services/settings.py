@@ -25,6 +25,10 @@ class Settings(BaseSettings):
     port: int = 8000
     log_json: bool = False
     tool_retry_base_seconds: float = 0.2
+    embedding_model_path: Path | None = Field(
+        default=None,
+        description="Sentence-embedding model folder (default: all-MiniLM-L6-v2 from its package).",
+    )
     llm_model_path: Path | None = Field(
         default=None, description="GGUF file of the embedded model (default: SmolLM2)."
     )

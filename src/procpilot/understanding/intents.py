@@ -89,6 +89,8 @@ class Match:
 class IntentMatcher:
     """Scores each startable flow against a message."""
 
+    digression = 88.0  # fuzzy scores run high: only a near-verbatim example leaves an open question
+
     def __init__(self, flows: list[Flow]) -> None:
         self.flows = [f for f in flows if f.examples or f.keywords]
         self._examples = {f.id: [content(e) for e in (*f.examples, f.title)] for f in self.flows}

