@@ -83,3 +83,19 @@ def test_the_nlu_benchmark_runs_end_to_end_on_a_small_set(tmp_path: Path) -> Non
     report = bench_nlu.run("banking77", tmp_path)
     assert report["accuracy"] > 90 and report["train_examples"] > 0
     assert report["ms_per_query_single_p50"] > 0 and report["queries_per_second_batched"] > 0
+
+
+def test_labelled_utterances_are_training_data_and_checked(tmp_path: Path, retail_loaded: Any) -> None:
+    texts, labels = intents.training_data(retail_loaded.pack)
+    assert ("I need to send something back", "return_items") in zip(texts, labels, strict=True)
+    import shutil
+
+    from procpilot.domain.errors import UserError
+    from procpilot.packs.loader import load_pack
+
+    copy = tmp_path / "retail"
+    shutil.copytree(RETAIL, copy, ignore=shutil.ignore_patterns("db.json"))
+    (copy / "data" / "db.json").write_text("{}")
+    (copy / "data" / "nlu.yaml").write_text("no_such_flow: [hello]\n")
+    with pytest.raises(UserError, match="'no_such_flow' is not a flow"):
+        intents.training_data(load_pack(copy).pack)

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import yaml
 
 from procpilot.domain.errors import UserError
 from procpilot.domain.flows import Pack
@@ -35,14 +36,35 @@ class TrainedModel:
 
 
 def training_data(pack: Pack) -> tuple[list[str], list[str]]:
+    """Each startable flow's examples and name, plus labelled utterances from ``data/nlu.yaml``
+    (messages from real conversations, annotated with the flow they asked for)."""
     texts, labels = [], []
     for flow in pack.user_flows():
         for text in (*flow.examples, flow.title) if flow.examples else ():
             texts.append(text)
             labels.append(flow.id)
+    for text, flow_id in labelled_utterances(pack):
+        texts.append(text)
+        labels.append(flow_id)
     if len(set(labels)) < 2:
         raise UserError(f"pack {pack.id!r} needs examples for at least two flows to train intents")
     return texts, labels
+
+
+def labelled_utterances(pack: Pack) -> list[tuple[str, str]]:
+    """``data/nlu.yaml``: ``{flow_id: [utterance, ...]}``; unknown flows are a clear error."""
+    path = Path(pack.root) / "data" / "nlu.yaml"
+    if not path.is_file():
+        return []
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    if not isinstance(data, dict):
+        raise UserError(f"{path}: expected a mapping of flow ids to lists of utterances")
+    pairs = []
+    for flow_id, utterances in data.items():
+        if flow_id not in pack.flows or pack.flows[flow_id].pattern:
+            raise UserError(f"{path}: {flow_id!r} is not a flow of pack {pack.id!r}")
+        pairs += [(str(text), str(flow_id)) for text in utterances or []]
+    return pairs
 
 
 def out_of_scope_examples(pack: Pack, split: str = "validation") -> list[str]:

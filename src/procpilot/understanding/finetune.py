@@ -50,6 +50,8 @@ def finetune(
         [{"params": model.parameters(), "lr": encoder_lr}, {"params": [head], "lr": head_lr}],
         weight_decay=0.01,
     )
+    # sentence-transformers renamed tokenize to preprocess; use whichever this version has.
+    prepare = getattr(model, "preprocess", None) or model.tokenize
     pairs = list(zip(texts, labels, strict=True))
     steps = epochs * ((len(pairs) + batch_size - 1) // batch_size)
     schedule = torch.optim.lr_scheduler.OneCycleLR(
@@ -61,7 +63,7 @@ def finetune(
         rng.shuffle(pairs)
         for start in range(0, len(pairs), batch_size):
             batch = pairs[start : start + batch_size]
-            features = model.tokenize([t for t, _ in batch])
+            features = prepare([t for t, _ in batch])
             embeddings = model(features)["sentence_embedding"]
             logits = (
                 scale * nn.functional.normalize(embeddings, dim=-1) @ nn.functional.normalize(head, dim=-1).T
