@@ -89,6 +89,7 @@ def run(
     train = splits["train"]
     if shots:
         train = few_shot(train, shots)
+    full_train = train
     if dataset == "banking77":
         # No validation split: hold out 10% of train (per intent) to calibrate and set thresholds.
         rng = random.Random(1)
@@ -116,15 +117,29 @@ def run(
                 say(f"  step {step}/{steps} loss {loss:.3f} ({time.perf_counter() - started:.0f}s)")
             last[0] = loss
 
+        # BANKING77 has no validation split: the encoder learns from all of train; the held-out
+        # slice only calibrates the head below (CLINC150 keeps its own validation split apart).
+        tuned_on = full_train if dataset == "banking77" else train
         tuning = finetune(
-            packaged_model_path(), train[0], train[1], encoder_path, epochs=epochs, progress=report
+            packaged_model_path(), tuned_on[0], tuned_on[1], encoder_path, epochs=epochs, progress=report
         )
     encoder = MiniLMEncoder(encoder_path)
     say("encoding the training data")
     train_vectors = batched(encoder, train[0])
     classifier = IntentClassifier(margin=0.0).fit(train_vectors, train[1], keep_examples=True)
     say("calibrating on the validation data")
-    classifier.calibrate(batched(encoder, val[0]), val[1])
+    val_vectors = batched(encoder, val[0])
+    classifier.calibrate(val_vectors, val[1])
+    if dataset == "banking77" and val[0]:
+        # Refit on the whole training split, keeping the calibrated temperature and thresholds.
+        calibrated = classifier
+        classifier = IntentClassifier(margin=0.0).fit(
+            np.vstack([train_vectors, val_vectors]), train[1] + val[1], keep_examples=True
+        )
+        classifier.temperature = calibrated.temperature
+        classifier.threshold = calibrated.threshold
+        classifier.similarity_floor = calibrated.similarity_floor
+        train = full_train
     train_seconds = time.perf_counter() - started
 
     say("scoring the test split")
