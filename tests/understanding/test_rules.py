@@ -97,3 +97,24 @@ def test_a_digression_is_recognised_while_a_slot_is_asked(parts: Any) -> None:
     assert nlu.understand("how much money do I have", engine.expectation(state)) == [
         StartFlow("check_balance")
     ]
+
+
+def test_several_slots_from_one_message(parts: Any) -> None:
+    engine, nlu = parts
+    nothing = engine.expectation(DialogueState())
+    commands = nlu.understand("send money to a friend, $20, tomorrow", nothing)
+    assert commands[0] == StartFlow("transfer_money")
+    assert SetSlot("amount", {"amount": "20", "currency": "USD"}) in commands
+    assert any(isinstance(c, SetSlot) and c.slot == "day" for c in commands)
+    state = state_for(engine, StartFlow("transfer_money"), SetSlot("recipient", "Bob"))
+    answer = nlu.understand("50 euros, next friday", engine.expectation(state))
+    assert answer[0] == SetSlot("amount", {"amount": "50", "currency": "EUR"})
+    assert [c.slot for c in answer if isinstance(c, SetSlot)] == ["amount", "day"]
+
+
+def test_plain_numbers_are_not_taken_for_amounts_or_dates(parts: Any) -> None:
+    engine, nlu = parts
+    state = state_for(engine, StartFlow("transfer_money"))
+    assert nlu.understand("the second one", engine.expectation(state)) == [
+        SetSlot("recipient", "the second one")
+    ]

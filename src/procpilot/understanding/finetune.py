@@ -45,7 +45,8 @@ def finetune(
     model = SentenceTransformer(str(base), device="cpu")
     names = sorted(set(labels))
     index = {name: i for i, name in enumerate(names)}
-    head = nn.Parameter(torch.randn(len(names), model.get_sentence_embedding_dimension() or 384) * 0.01)
+    dimension = getattr(model, "get_embedding_dimension", model.get_sentence_embedding_dimension)()
+    head = nn.Parameter(torch.randn(len(names), dimension or 384) * 0.01)
     optimizer = torch.optim.AdamW(
         [{"params": model.parameters(), "lr": encoder_lr}, {"params": [head], "lr": head_lr}],
         weight_decay=0.01,

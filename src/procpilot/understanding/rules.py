@@ -65,6 +65,25 @@ _BYE = re.compile(
 
 # Types that can be found in any message without being asked for, because they look distinctive.
 _DISTINCTIVE = ("email", "phone")
+# Dates and amounts are taken unasked only when the words say so.
+_DATE_WORDS = re.compile(
+    r"\b(today|tomorrow|tonight|yesterday|next|this|last|monday|tuesday|wednesday|thursday|friday|saturday|"
+    r"sunday|january|february|march|april|may|june|july|august|september|october|november|december|"
+    r"jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec|in \w+ (days?|weeks?)|\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2})\b",
+    re.IGNORECASE,
+)
+_CURRENCY_WORDS = re.compile(r"[$€£]|\b(usd|eur|gbp|dollars?|euros?|pounds?)\b", re.IGNORECASE)
+
+
+def _unasked(slot: SlotDef, text: str) -> bool:
+    """Whether a value of this slot's type may be taken from a message that did not ask for it."""
+    if slot.type in _DISTINCTIVE:
+        return True
+    if slot.type in ("date", "datetime"):
+        return bool(_DATE_WORDS.search(text))
+    if slot.type == "money":
+        return bool(_CURRENCY_WORDS.search(text))
+    return False
 
 
 class RuleUnderstanding:
@@ -166,7 +185,7 @@ class RuleUnderstanding:
         for name, slot in expectation.flow_slots.items():
             if name == skip or expectation.filled.get(name) is not None:
                 continue
-            if slot.type in _DISTINCTIVE or (slot.type == "text" and slot.pattern):
+            if _unasked(slot, text) or (slot.type == "text" and slot.pattern):
                 value = self._extract(slot, text, expectation)
                 if value is not None:
                     found.append(SetSlot(name, value))
@@ -199,7 +218,7 @@ class RuleUnderstanding:
                 value = extractors.pattern(text, slot.pattern)
                 if value is not None:
                     found.append(SetSlot(name, [value] if slot.multiple else value))
-            elif slot.type in _DISTINCTIVE:
+            elif _unasked(slot, text):
                 value = extractors.value_for(slot, text, (), now=self._now(), timezone=self.timezone)
                 if value is not None:
                     found.append(SetSlot(name, value))
