@@ -25,6 +25,7 @@ install: $(STAMP)
 demo: install
 	$(BIN)/procpilot validate packs/retail
 	$(BIN)/procpilot setup
+	$(BIN)/procpilot train intents packs/retail
 	@echo ""
 	@echo "procpilot is starting on http://127.0.0.1:8000"
 	@echo "  talk to the shop assistant in a terminal:  $(BIN)/procpilot chat --pack retail"

@@ -99,3 +99,29 @@ def test_labelled_utterances_are_training_data_and_checked(tmp_path: Path, retai
     (copy / "data" / "nlu.yaml").write_text("no_such_flow: [hello]\n")
     with pytest.raises(UserError, match="'no_such_flow' is not a flow"):
         intents.training_data(load_pack(copy).pack)
+
+
+def test_the_nlu_benchmark_scores_out_of_scope_on_a_small_clinc_style_set(tmp_path: Path) -> None:
+    def rows(n: int, offset: int) -> list[list[str]]:
+        found = []
+        for intent, words in (
+            ("weather", "what is the weather in"),
+            ("timer", "set a timer for"),
+            ("music", "play songs by"),
+        ):
+            found += [[f"{words} {place}", intent] for place in (f"place {offset + i}" for i in range(n))]
+        return found
+
+    strangers = [[f"how do volcanoes form number {i}", "oos"] for i in range(12)]
+    data = {
+        "train": rows(10, 0),
+        "oos_train": strangers[:4],
+        "val": rows(4, 100),
+        "oos_val": strangers[4:8],
+        "test": rows(4, 200),
+        "oos_test": strangers[8:],
+    }
+    (tmp_path / "data_full.json").write_text(json.dumps(data))
+    report = bench_nlu.run("clinc150", tmp_path)
+    assert report["inscope_accuracy"] > 80 and 0 <= report["oos_recall"] <= 100
+    assert report["operating_point_recall_70"]["oos_recall"] >= 0

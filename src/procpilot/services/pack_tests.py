@@ -37,6 +37,7 @@ from typing import Any
 import yaml
 
 from procpilot.domain.errors import ProcpilotError, UserError
+from procpilot.packs.loader import load_pack
 from procpilot.services import intents as intent_models
 from procpilot.services.catalog import seed_database
 from procpilot.services.container import Container, build
@@ -214,8 +215,6 @@ def run_pack_tests(
         container = build(settings, load_packs=False)
         try:
             if understanding == "classifier":
-                from procpilot.packs.loader import load_pack
-
                 intent_models.train(load_pack(pack_dir).pack, container.encoder.get(), root)
             runtime = container.catalog.add(pack_dir)
             template = None

@@ -104,10 +104,13 @@ class IntentClassifier:
             self.temperature = best_t
         self.choose_thresholds(vectors, labels)
 
-    def choose_thresholds(self, vectors: np.ndarray, labels: Sequence[str]) -> None:
+    def choose_thresholds(
+        self, vectors: np.ndarray, labels: Sequence[str], *, min_oos_recall: float | None = None
+    ) -> None:
         """Pick the probability threshold (and similarity floor) that maximise in-scope accuracy
-        plus out-of-scope recall on the validation data; without out-of-scope examples, accept
-        all but the least confident tenth of in-scope answers."""
+        plus out-of-scope recall on the validation data (or, with ``min_oos_recall``, the best in-scope
+        accuracy among thresholds that catch at least that share of out-of-scope examples); without
+        out-of-scope examples, accept all but the least confident in-scope answers."""
         labels = list(labels)
         probs = self.probabilities(vectors)
         sims = self.similarities(vectors)
@@ -126,7 +129,10 @@ class IntentClassifier:
                 accept = (top >= threshold) & (sims >= floor) & ~said_oos
                 inscope_acc = float((correct & accept)[~is_oos].mean()) if (~is_oos).any() else 0.0
                 oos_recall = float((~accept)[is_oos].mean())
-                score = inscope_acc + oos_recall
+                if min_oos_recall is not None:
+                    score = inscope_acc if oos_recall >= min_oos_recall else -1.0
+                else:
+                    score = inscope_acc + oos_recall
                 if score > best[0]:
                     best = (score, float(threshold), float(floor))
         self.threshold, self.similarity_floor = best[1], best[2]
