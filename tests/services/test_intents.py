@@ -125,3 +125,18 @@ def test_the_nlu_benchmark_scores_out_of_scope_on_a_small_clinc_style_set(tmp_pa
     report = bench_nlu.run("clinc150", tmp_path)
     assert report["inscope_accuracy"] > 80 and 0 <= report["oos_recall"] <= 100
     assert report["operating_point_recall_70"]["oos_recall"] >= 0
+
+
+def test_the_nlu_benchmark_few_shot(tmp_path: Path) -> None:
+    rows = [
+        (f"please {verb} my card number {i}", f"{verb}_card")
+        for verb in ("freeze", "activate")
+        for i in range(8)
+    ]
+    for name, part in (("train.csv", rows), ("test.csv", rows[::3])):
+        with open(tmp_path / name, "w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["text", "category"])
+            writer.writerows(part)
+    report = bench_nlu.run("banking77", tmp_path, shots=3)
+    assert report["train_examples"] == 6 and report["shots"] == 3

@@ -71,3 +71,12 @@ def test_save_and_load_give_the_same_predictions(
     again = IntentClassifier.load(tmp_path / "v1")
     assert again.predict_vectors(val_x) == classifier.predict_vectors(val_x)
     assert not list(tmp_path.rglob("*.pkl"))  # plain JSON and NumPy, no pickle
+
+
+def test_no_validation_data_leaves_safe_defaults(
+    data: tuple[np.ndarray, list[str], np.ndarray, list[str]],
+) -> None:
+    train_x, train_y, *_ = data
+    classifier = IntentClassifier().fit(train_x, train_y)
+    classifier.choose_thresholds(np.zeros((0, train_x.shape[1])), [])
+    assert (classifier.threshold, classifier.similarity_floor) == (0.0, 0.0)

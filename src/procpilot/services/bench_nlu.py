@@ -129,7 +129,8 @@ def run(
     classifier = IntentClassifier(margin=0.0).fit(train_vectors, train[1], keep_examples=True)
     say("calibrating on the validation data")
     val_vectors = batched(encoder, val[0])
-    classifier.calibrate(val_vectors, val[1])
+    if val[0]:  # few-shot training keeps every example for training: nothing to calibrate on
+        classifier.calibrate(val_vectors, val[1])
     if dataset == "banking77" and val[0]:
         # Refit on the whole training split, keeping the calibrated temperature and thresholds.
         calibrated = classifier

@@ -112,6 +112,9 @@ class IntentClassifier:
         accuracy among thresholds that catch at least that share of out-of-scope examples); without
         out-of-scope examples, accept all but the least confident in-scope answers."""
         labels = list(labels)
+        if not labels:
+            self.threshold, self.similarity_floor = 0.0, 0.0
+            return
         probs = self.probabilities(vectors)
         sims = self.similarities(vectors)
         top = probs.max(axis=1)
