@@ -50,6 +50,19 @@ def test_a_conversation_over_http(client: TestClient) -> None:
     assert "tool.completed" in kinds
 
 
+def test_model_usage_is_reported_per_tenant_and_conversation(client: TestClient) -> None:
+    from procpilot.llm.providers.scripted import ScriptedModel
+
+    container = client.app.state.container  # type: ignore[attr-defined]
+    container.models.registry.add(ScriptedModel(["A fine note."], name="embedded"))
+    cid = client.post("/api/conversations", json={"pack": "mini", "text": "write a note"}).json()[
+        "conversation_id"
+    ]
+    usage = client.get("/api/usage", params={"conversation_id": cid}).json()
+    assert usage["calls"] == 1 and usage["completion_tokens"] == 3
+    assert client.get("/api/usage", headers={"X-Tenant": "globex"}).json()["calls"] == 0
+
+
 def test_errors_are_problem_json(client: TestClient) -> None:
     missing = client.post("/api/conversations", json={"pack": "nope", "text": "hi"})
     assert missing.status_code == 404

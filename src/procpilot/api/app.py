@@ -156,6 +156,15 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             for e in c.conversations.events(tenant=who.tenant, conversation_id=conversation_id)
         ]
 
+    @app.get("/api/usage")
+    def model_usage(c: Services, who: Who, conversation_id: str | None = None) -> dict[str, Any]:
+        """Model calls and tokens for the caller's tenant, or one of its conversations."""
+        return {
+            "tenant": who.tenant,
+            "conversation_id": conversation_id,
+            **c.models.usage(who.tenant, conversation_id),
+        }
+
     @app.get("/api/approvals")
     def pending_approvals(c: Services, who: Who) -> list[dict[str, Any]]:
         return [
