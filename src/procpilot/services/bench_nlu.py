@@ -159,22 +159,23 @@ def run(
         "temperature": round(classifier.temperature, 3),
     }
     if dataset == "clinc150":
-        # A second operating point, also chosen on validation only: the best in-scope accuracy
-        # among thresholds that catch at least 70% of the validation out-of-scope queries.
-        strict = IntentClassifier(
-            labels=classifier.labels,
-            coef=classifier.coef,
-            intercept=classifier.intercept,
-            temperature=classifier.temperature,
-            examples=classifier.examples,
-            margin=0.0,
-        )
-        strict.choose_thresholds(val_vectors, val[1], min_oos_recall=0.70)
-        results["operating_point_recall_70"] = _clinc_scores(
-            strict.predict_vectors(test_vectors), splits["test"][1]
-        )
-        results["operating_point_recall_70"]["threshold"] = round(strict.threshold, 4)
-        results["operating_point_recall_70"]["similarity_floor"] = round(strict.similarity_floor, 4)
+        # Further operating points, also chosen on validation only: the best in-scope accuracy
+        # among thresholds that catch at least this share of the validation out-of-scope queries.
+        results["operating_points"] = {}
+        for target in (0.7, 0.8, 0.9):
+            strict = IntentClassifier(
+                labels=classifier.labels,
+                coef=classifier.coef,
+                intercept=classifier.intercept,
+                temperature=classifier.temperature,
+                examples=classifier.examples,
+                margin=0.0,
+            )
+            strict.choose_thresholds(val_vectors, val[1], min_oos_recall=target)
+            point: dict[str, Any] = _clinc_scores(strict.predict_vectors(test_vectors), splits["test"][1])
+            point["threshold"] = round(strict.threshold, 4)
+            point["similarity_floor"] = round(strict.similarity_floor, 4)
+            results["operating_points"][f"validation_oos_recall>={target}"] = point
     top1 = [p.ranking[0][0] for p in predictions]
     inscope = [i for i, label in enumerate(gold) if label != OOS]
     if dataset == "banking77":
