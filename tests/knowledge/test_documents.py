@@ -10,8 +10,6 @@ import pytest
 from procpilot.knowledge import UnreadableDocument, chunk, read_document
 from procpilot.knowledge.documents import Document
 
-BANK_DOC = Path(__file__).resolve().parents[3] / "shared" / "data" / "bank-kb" / "documents"
-
 
 def write_pdf(path: Path, lines: list[str]) -> None:
     """A minimal but valid one-page PDF with text, written byte by byte."""
@@ -94,12 +92,18 @@ def test_json_knowledge_base_documents(tmp_path: Path) -> None:
     ]
 
 
-def test_a_real_bank_document(tmp_path: Path) -> None:
-    first = sorted(BANK_DOC.glob("*.json"))[0]
-    [doc] = read_document(first)
+def test_a_knowledge_base_document_in_the_bank_format(tmp_path: Path) -> None:
+    item = {
+        "id": "doc_bank_accounts_001",
+        "title": "Internal: Opening Personal Checking Accounts",
+        "content": "## Eligibility Requirements\n\n1. The customer is verified.\n2. At least 18 years old.\n\n"
+        "## Opening Procedure\n\n1. Verify identity.\n2. Open the account.",
+    }
+    (tmp_path / "doc_bank_accounts_001.json").write_text(json.dumps(item))
+    [doc] = read_document(tmp_path / "doc_bank_accounts_001.json")
     chunks = chunk(doc)
-    assert doc.title.startswith("Internal:") and chunks
-    assert any(c.section == "Eligibility Requirements" for c in chunks)
+    assert doc.title.startswith("Internal:")
+    assert [c.section for c in chunks] == ["Eligibility Requirements", "Opening Procedure"]
 
 
 @pytest.mark.parametrize(
