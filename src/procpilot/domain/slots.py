@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -64,7 +64,6 @@ class SlotDef:
     currency: str = "USD"
     pattern: str | None = None
     initial: Any = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def is_choice(self) -> bool:

@@ -22,8 +22,6 @@ DEFAULT_RESPONSES = {
     "approval_rejected": "Your request ({{ flow }}) was rejected.{% if comment %} Reason: {{ comment }}{% endif %}",
     "approval_changes_requested": "Your request ({{ flow }}) needs changes: {{ comment }}",
     "approval_timeout": "Your request ({{ flow }}) expired without a decision.",
-    "draft_held": "A draft is waiting for review; I'll send it once it's approved.",
-    "tool_failed": "Sorry, I couldn't complete that: {{ error }}",
 }
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from procpilot.llm import ChatRequest, Sampling
-from procpilot.llm.providers.embedded import EmbeddedModel, openai_body
+from procpilot.llm.providers.embedded import EmbeddedModel, default_model_path, openai_body
 
 QUESTIONS = [
     "Name three fruits.",
@@ -56,7 +56,7 @@ class _Direct:
         import xllamacpp
 
         params = xllamacpp.CommonParams()
-        params.model.path = str(model.path or _default_path())
+        params.model.path = str(model.path or default_model_path())
         params.n_parallel = model.parallel
         params.n_ctx = model.context * model.parallel
         params.cpuparams.n_threads = model.threads
@@ -92,12 +92,6 @@ class _Direct:
             usage.get("prompt_tokens", 0),
             usage.get("completion_tokens", 0),
         )
-
-
-def _default_path() -> Any:
-    from procpilot.llm.providers.embedded import default_model_path
-
-    return default_model_path()
 
 
 def run(
@@ -168,7 +162,7 @@ def run(
                 figures[name].latencies.setdefault(level, []).extend(latencies)
 
     report: dict[str, Any] = {
-        "model": str(ours.path or _default_path()),
+        "model": str(ours.path or default_model_path()),
         "threads": ours.threads,
         "slots": ours.parallel,
         "requests_per_level_per_round": requests,

@@ -9,9 +9,15 @@ from __future__ import annotations
 import re
 import sqlite3
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import structlog
+
+from procpilot.knowledge import UnreadableDocument, chunk, read_document
+from procpilot.knowledge.documents import FORMATS
+
+log = structlog.get_logger(__name__)
 
 _WORD = re.compile(r"[a-z0-9]{3,}")
 _STOP = frozenset(
@@ -59,50 +65,36 @@ _STOP = frozenset(
 )
 
 
-@dataclass(frozen=True)
-class Section:
-    source: str
-    title: str
-    body: str
-
-
-def sections_of(path: Path, root: Path) -> list[Section]:
-    """Split a Markdown or text file into sections at its headings."""
-    text = path.read_text(encoding="utf-8", errors="replace")
-    source = str(path.relative_to(root))
-    found: list[Section] = []
-    title = path.stem.replace("_", " ").replace("-", " ")
-    lines: list[str] = []
-    for line in text.splitlines():
-        heading = re.match(r"^#{1,6}\s+(.*)", line)
-        if heading:
-            if "".join(lines).strip():
-                found.append(Section(source, title, "\n".join(lines).strip()))
-            title, lines = heading.group(1).strip(), []
-        else:
-            lines.append(line)
-    if "".join(lines).strip():
-        found.append(Section(source, title, "\n".join(lines).strip()))
-    return found
-
-
 class KnowledgeIndex:
-    """Sections of every ``.md``/``.txt`` file under ``root``, searchable with BM25."""
+    """The chunks of every readable document under ``root``, searchable with BM25.
+
+    Documents are read and cut by ``procpilot.knowledge`` (headings, then paragraphs), so every
+    format it reads is searchable here too; a file that cannot be read is logged and skipped.
+    """
 
     def __init__(self, root: Path) -> None:
         self.db = sqlite3.connect(":memory:", check_same_thread=False)
         self.lock = threading.Lock()
         self.db.execute("CREATE VIRTUAL TABLE sections USING fts5(source, title, body)")
         self.count = 0
-        if root.is_dir():
-            for path in sorted(root.rglob("*")):
-                if path.suffix.lower() in (".md", ".txt", ".markdown"):
-                    for section in sections_of(path, root):
-                        self.db.execute(
-                            "INSERT INTO sections VALUES (?, ?, ?)",
-                            (section.source, section.title, section.body),
-                        )
-                        self.count += 1
+        if not root.is_dir():
+            return
+        for path in sorted(root.rglob("*")):
+            if path.suffix.lower() not in FORMATS:
+                continue
+            try:
+                documents = read_document(path, root=root)
+            except UnreadableDocument as error:
+                log.warning("knowledge.unreadable", error=str(error))
+                continue
+            for document in documents:
+                for piece in chunk(document):
+                    # Cite the innermost heading ("Returns"), or the document's title.
+                    title = piece.section.split(" > ")[-1] if piece.section else piece.title
+                    self.db.execute(
+                        "INSERT INTO sections VALUES (?, ?, ?)", (piece.source, title, piece.text)
+                    )
+                    self.count += 1
 
     def search(self, query: str) -> dict[str, Any]:
         """``{"found": bool, "text": str, "citations": [{"title", "source"}]}``."""

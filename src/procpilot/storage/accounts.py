@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import sqlalchemy as sa
 
 from procpilot.storage.tables import roles, tenants, user_roles, users
@@ -22,9 +20,6 @@ class AccountRepository:
 
     def tenant_exists(self, tenant_id: str) -> bool:
         return self.c.execute(sa.select(tenants.c.id).where(tenants.c.id == tenant_id)).scalar() is not None
-
-    def tenants(self) -> list[dict[str, Any]]:
-        return [dict(r) for r in self.c.execute(sa.select(tenants).order_by(tenants.c.id)).mappings()]
 
     def ensure_user(
         self,

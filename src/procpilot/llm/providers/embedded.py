@@ -12,6 +12,7 @@ import queue
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +66,29 @@ def openai_body(request: ChatRequest, *, stream: bool) -> dict[str, Any]:
         body["stream"] = True
         body["stream_options"] = {"include_usage": True}
     return body
+
+
+@dataclass(frozen=True)
+class ChunkParts:
+    """What one OpenAI-format stream chunk carries."""
+
+    texts: list[str]
+    usage: Usage | None
+    finish: str | None
+
+
+def read_chunk(chunk: dict[str, Any]) -> ChunkParts:
+    """Text pieces, usage and finish reason of one OpenAI-format ``chat.completion.chunk``."""
+    usage = None
+    if chunk.get("usage"):
+        usage = Usage(chunk["usage"].get("prompt_tokens", 0), chunk["usage"].get("completion_tokens", 0))
+    texts, finish = [], None
+    for choice in chunk.get("choices") or []:
+        finish = choice.get("finish_reason") or finish
+        text = (choice.get("delta") or {}).get("content")
+        if text:
+            texts.append(text)
+    return ChunkParts(texts, usage, finish)
 
 
 class EmbeddedModel:
@@ -165,15 +189,10 @@ class EmbeddedModel:
                     raise ModelUnavailable(self.name, f"generation failed: {item}")
                 if "error" in item:
                     raise ModelError(self.name, f"generation failed: {item['error']}")
-                if item.get("usage"):
-                    usage = Usage(
-                        item["usage"].get("prompt_tokens", 0), item["usage"].get("completion_tokens", 0)
-                    )
-                for choice in item.get("choices") or []:
-                    finish = choice.get("finish_reason") or finish
-                    text = (choice.get("delta") or {}).get("content")
-                    if text:
-                        yield StreamChunk(text)
+                parts = read_chunk(item)
+                usage, finish = parts.usage or usage, parts.finish or finish
+                for text in parts.texts:
+                    yield StreamChunk(text)
             yield StreamChunk("", done=True, usage=usage, finish_reason=finish or "stop")
         finally:
             stop.set()
@@ -206,17 +225,12 @@ class EmbeddedModel:
         def on_chunk(chunk: Any) -> bool:
             if "error" in chunk:
                 state["error"] = chunk["error"]
-            if chunk.get("usage"):
-                state["usage"] = Usage(
-                    chunk["usage"].get("prompt_tokens", 0), chunk["usage"].get("completion_tokens", 0)
-                )
-            for choice in chunk.get("choices") or []:
-                state["finish"] = choice.get("finish_reason") or state["finish"]
-                text = (choice.get("delta") or {}).get("content")
-                if text:
-                    if state["first"] is None:
-                        state["first"] = time.perf_counter() - started
-                    parts.append(text)
+            read = read_chunk(chunk)
+            state["usage"] = read.usage or state["usage"]
+            state["finish"] = read.finish or state["finish"]
+            if read.texts and state["first"] is None:
+                state["first"] = time.perf_counter() - started
+            parts.extend(read.texts)
             return stop.is_set()
 
         def run() -> None:

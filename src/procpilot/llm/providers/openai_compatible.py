@@ -25,7 +25,7 @@ from procpilot.llm.errors import (
     ModelTimeout,
     ModelUnavailable,
 )
-from procpilot.llm.providers.embedded import openai_body
+from procpilot.llm.providers.embedded import openai_body, read_chunk
 from procpilot.llm.types import ChatRequest, ChatResponse, Message, StreamChunk, Usage
 
 log = structlog.get_logger(__name__)
@@ -194,15 +194,10 @@ class OpenAICompatibleModel:
                     chunk = json.loads(data)
                 except ValueError:
                     raise ModelError(self.name, "the stream sent a line that is not JSON") from None
-                if chunk.get("usage"):
-                    usage = Usage(
-                        chunk["usage"].get("prompt_tokens", 0), chunk["usage"].get("completion_tokens", 0)
-                    )
-                for choice in chunk.get("choices") or []:
-                    finish = choice.get("finish_reason") or finish
-                    text = (choice.get("delta") or {}).get("content")
-                    if text:
-                        yield StreamChunk(text)
+                parts = read_chunk(chunk)
+                usage, finish = parts.usage or usage, parts.finish or finish
+                for text in parts.texts:
+                    yield StreamChunk(text)
         except httpx.TimeoutException:
             raise ModelTimeout(self.name, f"the stream from {self.base_url} stalled") from None
         except httpx.TransportError as error:
