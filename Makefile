@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: demo test install lint types layers unit packs-test clean
+.PHONY: demo test install lint types layers unit packs-test soak clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,9 @@ install: $(STAMP)
 
 demo: install
 	$(BIN)/procpilot validate packs/retail
+	$(BIN)/procpilot validate packs/bank-help
+	$(BIN)/procpilot validate packs/workplace
+	# Creates the databases and ingests each pack's documents (about a minute for bank-help, once).
 	$(BIN)/procpilot setup
 	$(BIN)/procpilot train intents packs/retail
 	@echo ""
@@ -33,6 +36,9 @@ demo: install
 	@echo "    curl -s -X POST http://127.0.0.1:8000/api/conversations -H 'content-type: application/json' \\"
 	@echo "         -d '{\"pack\": \"retail\", \"text\": \"I want to return something\"}'"
 	@echo "  a customer to try: noah.brown7922@example.com (delivered order #W7678072)"
+	@echo "  the workplace services, as employee e007:  $(BIN)/procpilot chat --pack workplace --user e007"
+	@echo "  the bank help desk: $(BIN)/procpilot chat --pack bank-help   (add --role staff for internal procedures)"
+	@echo "  ask the bank's documents directly: $(BIN)/procpilot kb ask 'what does an international wire cost?' --collection bank-help"
 	@echo "  the API description (OpenAPI): http://127.0.0.1:8000/openapi.json"
 	@echo ""
 	$(BIN)/procpilot serve
@@ -52,8 +58,15 @@ unit: install
 packs-test: install
 	$(BIN)/procpilot test packs/retail
 	$(BIN)/procpilot test packs/retail --understanding classifier
+	$(BIN)/procpilot test packs/bank-help
+	$(BIN)/procpilot test packs/workplace
 
 test: lint types layers unit packs-test
+
+# Not part of `make test` (a few minutes): 1,000 durable processes through 2 workers, one killed
+# every few seconds, on the machine's PostgreSQL.
+soak: install
+	$(BIN)/procpilot bench soak --instances 1000 --workers 2
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache

@@ -98,9 +98,15 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'test.sqlite'}"
         return
+    yield request.getfixturevalue("pg_schema_url")
+
+
+@pytest.fixture
+def pg_schema_url(postgres_url: str) -> Iterator[str]:
+    """The machine's PostgreSQL, in a schema of this test's own (dropped after)."""
     import sqlalchemy as sa
 
-    base = str(request.getfixturevalue("postgres_url"))
+    base = postgres_url
     schema = f"t_{uuid.uuid4().hex[:12]}"
     engine = sa.create_engine(base, isolation_level="AUTOCOMMIT")
     with engine.connect() as c:
@@ -109,3 +115,34 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     with engine.connect() as c:
         c.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
     engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def pgvector_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A PostgreSQL with pgvector, from the pgserver package, in a temporary folder (the machine's
+    PostgreSQL 15 has no pgvector). Yields its admin URL; stopped at the end of the session."""
+    runtime = tmp_path_factory.mktemp("runtime")
+    runtime.chmod(0o700)
+    os.environ.setdefault("XDG_RUNTIME_DIR", str(runtime))  # else platformdirs warns
+    import pgserver
+
+    server = pgserver.get_server(tmp_path_factory.mktemp("pgvector"), cleanup_mode="stop")
+    uri = server.get_uri()
+    yield uri.replace("postgresql://", "postgresql+psycopg://", 1)
+    server.cleanup()
+
+
+@pytest.fixture
+def pgvector_url(pgvector_server: str) -> Iterator[str]:
+    """A fresh database on the pgvector server for one test."""
+    import sqlalchemy as sa
+
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(pgvector_server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    base, _, query = pgvector_server.partition("?")
+    yield f"{base.rsplit('/', 1)[0]}/{name}?{query}"
+    with admin.connect() as c:
+        c.execute(sa.text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    admin.dispose()

@@ -80,3 +80,36 @@ def test_chat_returns_an_item_for_a_real_customer(tmp_path: Path) -> None:
     ).fetchone()
     connection.close()
     assert row == ("return requested", '["3557711149"]', "paypal_5727330")
+
+
+def test_kb_ingest_then_ask_from_the_command_line(tmp_path: Path) -> None:
+    """Ingest a folder, ingest it again (nothing changed), ask a question: separate processes."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "wires.md").write_text("# Wires\n\n## Fees\nInternational wires cost $45 each.\n")
+    (docs / "broken.json").write_text("{")
+    env = {**os.environ, "PROCPILOT_DATA_DIR": str(tmp_path / "data"), "PROCPILOT_PACKS_DIR": str(tmp_path)}
+
+    def procpilot(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "procpilot.cli.main", *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+            check=False,
+        )
+
+    first = procpilot("kb", "ingest", str(docs), "--collection", "help")
+    assert first.returncode == 1  # one file could not be read
+    assert "1 added" in first.stdout and "1 failed" in first.stdout
+    assert "broken.json" in first.stderr and "cannot parse" in first.stderr
+    (docs / "broken.json").unlink()
+    again = procpilot("kb", "ingest", str(docs), "--collection", "help")
+    assert again.returncode == 0 and "0 added, 0 updated, 1 unchanged" in again.stdout
+    answer = procpilot("kb", "ask", "how much is an international wire?", "--collection", "help")
+    assert answer.returncode == 0, answer.stderr
+    assert "**International wires cost $45 each.** [1]" in answer.stdout
+    assert "[1] Wires — Fees (wires.md)" in answer.stdout
+    missing = procpilot("kb", "ingest", str(tmp_path / "nope"), "--collection", "help")
+    assert missing.returncode == 2 and "no such pack, folder or file" in missing.stderr

@@ -9,16 +9,18 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Header, Request
+from fastapi import Depends, FastAPI, File, Form, Header, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from procpilot import __version__
-from procpilot.api.schemas import DecisionIn, MessageIn, NewConversationIn, ReplyOut
-from procpilot.domain.errors import ProcpilotError, StateConflict, UserError
-from procpilot.services.container import Container, build
+from procpilot.api.schemas import DecisionIn, MessageIn, NewConversationIn, QuestionIn, ReplyOut
+from procpilot.domain.errors import PermissionDenied, ProcpilotError, StateConflict, UserError
+from procpilot.services.container import Container, build, default_worker_id
+from procpilot.services.knowledge import MAX_UPLOAD_BYTES, answer_payload
 from procpilot.services.settings import Settings
+from procpilot.services.workers import Worker
 
 
 @dataclass(frozen=True)
@@ -36,15 +38,24 @@ def _problem(status: int, title: str, detail: str) -> JSONResponse:
     )
 
 
-def create_app(settings: Settings | None = None, container: Container | None = None) -> FastAPI:
-    """Build the app. Pass a ``container`` to share one (tests); otherwise one is built at start-up."""
+def create_app(
+    settings: Settings | None = None, container: Container | None = None, *, worker: bool = False
+) -> FastAPI:
+    """Build the app. Pass a ``container`` to share one (tests); otherwise one is built at start-up.
+    ``worker``: also run durable processes in this process (the embedded default of ``serve``)."""
     settings = settings or Settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         own = container is None
         app.state.container = container or build(settings)
+        running = None
+        if worker:
+            running = Worker(app.state.container, settings.worker_id or default_worker_id())
+            running.start()
         yield
+        if running is not None:
+            running.stop()
         if own:
             app.state.container.close()
 
@@ -64,6 +75,10 @@ def create_app(settings: Settings | None = None, container: Container | None = N
 
     Services = Annotated[Container, Depends(services)]
     Who = Annotated[Caller, Depends(caller)]
+
+    @app.exception_handler(PermissionDenied)
+    async def forbidden(_: Request, error: PermissionDenied) -> JSONResponse:
+        return _problem(403, "Forbidden", str(error))
 
     @app.exception_handler(StateConflict)
     async def conflict(_: Request, error: StateConflict) -> JSONResponse:
@@ -185,5 +200,64 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             comment=body.comment,
         )
         return _reply(reply)
+
+    # -- knowledge: a collection is a pack's id (or a name given at ingestion) -----------------
+
+    @app.get("/api/knowledge/{collection}/documents")
+    def list_documents(collection: str, c: Services, who: Who) -> list[dict[str, Any]]:
+        """The documents of a collection that the caller may read (their roles are their labels)."""
+        return c.knowledge.documents(who.tenant, collection, who.roles)
+
+    @app.get("/api/knowledge/{collection}/documents/{document_id}")
+    def open_document(collection: str, document_id: int, c: Services, who: Who) -> dict[str, Any]:
+        """A cited document, with its chunks; 404 when absent or not readable by the caller."""
+        return c.knowledge.document(who.tenant, collection, document_id, who.roles)
+
+    @app.post("/api/knowledge/{collection}/documents", status_code=201)
+    async def upload_document(
+        collection: str,
+        c: Services,
+        who: Who,
+        file: Annotated[UploadFile, File(description="Markdown, HTML, PDF, DOCX, text or JSON")],
+        labels: Annotated[str, Form(description="Access labels, comma-separated")] = "",
+    ) -> dict[str, Any]:
+        """Add or replace one document in the caller's tenant (role ``admin``)."""
+        if "admin" not in who.roles:
+            raise PermissionDenied("uploading documents needs the admin role")
+        data = await file.read(MAX_UPLOAD_BYTES + 1)
+        chosen = tuple(label.strip() for label in labels.split(",") if label.strip())
+        report = await run_in_threadpool(
+            c.knowledge.ingest_upload, who.tenant, collection, file.filename or "", data, labels=chosen
+        )
+        return {
+            "collection": collection,
+            "added": report.added,
+            "updated": report.updated,
+            "chunks": report.chunks,
+        }
+
+    @app.delete("/api/knowledge/{collection}/documents/{document_id}", status_code=204)
+    def delete_document(collection: str, document_id: int, c: Services, who: Who) -> None:
+        """Remove one of the tenant's own documents (role ``admin``); a pack's documents stay."""
+        if "admin" not in who.roles:
+            raise PermissionDenied("deleting documents needs the admin role")
+        c.knowledge.delete_by_id(who.tenant, collection, document_id)
+
+    @app.post("/api/knowledge/{collection}/ask")
+    async def ask(collection: str, body: QuestionIn, c: Services, who: Who) -> dict[str, Any]:
+        """A cited answer from the collection, and the passages found."""
+        answer = await run_in_threadpool(
+            c.knowledge.answer, who.tenant, collection, body.question, labels=who.roles
+        )
+        passages = await run_in_threadpool(
+            c.knowledge.search, who.tenant, collection, body.question, labels=who.roles, mode=body.mode
+        )
+        return {
+            **answer_payload(answer, collection),
+            "passages": [
+                {"n": p.n, "label": p.label, "source": p.source, "document_id": p.document_id, "text": p.text}
+                for p in passages
+            ],
+        }
 
     return app

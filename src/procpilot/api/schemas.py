@@ -37,6 +37,11 @@ class ReplyOut(BaseModel):
     handed_off: bool
 
 
+class QuestionIn(BaseModel):
+    question: str = Field(min_length=1, max_length=2000)
+    mode: str = Field(default="hybrid", pattern="^(hybrid|fts|vector)$")
+
+
 class DecisionIn(BaseModel):
     outcome: str = Field(pattern="^(approved|rejected|changes_requested)$")
     comment: str = Field(default="", max_length=2000)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sys
 import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -154,6 +156,8 @@ def serve(
     packs_dir: Annotated[Path | None, typer.Option(help="Folder of packs.")] = None,
 ) -> None:
     """Run the HTTP API (and, in the embedded default, everything else) in this process."""
+    import os
+
     import uvicorn
 
     from procpilot.api.app import create_app
@@ -161,15 +165,78 @@ def serve(
     updates = {k: v for k, v in {"host": host, "port": port, "packs_dir": packs_dir}.items() if v is not None}
     settings = Settings().model_copy(update=updates)
     configure_logging(level="INFO", json_logs=settings.log_json)
-    application = create_app(settings)
+    application = create_app(settings, worker=True)
     uvicorn.run(application, host=settings.host, port=settings.port, log_level="info")
+    # As for `procpilot worker`: processes still waiting hold pool threads; they are recorded.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
+
+
+@app.command()
+def worker(
+    worker_id: Annotated[
+        str | None, typer.Option(help="This worker's id (default: PROCPILOT_WORKER_ID, else host and pid).")
+    ] = None,
+) -> None:
+    """Run durable processes (approval deadlines, webhooks) and take over the work of dead workers.
+
+    Several workers (and `procpilot serve` processes) may share one PostgreSQL database. Stops on
+    Ctrl-C or SIGTERM, handing its unfinished processes to the others.
+    """
+    import os
+    import signal
+    import threading
+
+    from procpilot.services.container import default_worker_id
+    from procpilot.services.workers import Worker
+
+    settings = Settings()
+    configure_logging(level="INFO", json_logs=settings.log_json)
+    container = build(settings)
+    stop = threading.Event()
+    running = Worker(
+        container,
+        worker_id or settings.worker_id or default_worker_id(),
+        on_lost=lambda: os.kill(os.getpid(), signal.SIGTERM),
+    )
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    running.start()
+    console.print(f"worker {running.executor_id} is running; Ctrl-C stops it", highlight=False)
+    stop.wait()
+    running.stop()
+    container.close()
+    # DBOS runs each waiting process in a pool thread that Python would join at exit, so a process
+    # waiting days for its deadline would hold the exit for days. Everything is recorded: leave now.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(3 if running.lost else 0)
+
+
+@contextmanager
+def document_progress(label: str) -> Iterator[Callable[[int, int, str], None]]:
+    """A progress bar on stderr for ingestion; yields the callback that moves it."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=err, transient=True) as bar:
+        task: TaskID = bar.add_task(label, total=None)
+
+        def progress(done: int, total: int, source: str) -> None:
+            bar.update(task, completed=done, total=total, description=f"{label}: {source[:40]}")
+
+        yield progress
 
 
 @app.command()
 def setup() -> None:
-    """Create the database, load the packs and seed their business data (safe to repeat)."""
+    """Create the database, load the packs, seed their business data and ingest their documents
+    (safe to repeat: only new and changed documents are ingested again)."""
     container = build(Settings())
-    for line in container.prepare():
+    with document_progress("documents") as progress:
+        prepared = container.prepare(progress)
+    for line in prepared:
         console.print(f"  prepared {line}", highlight=False)
     for name, error in container.catalog.errors.items():
         err.print(f"[yellow]refused pack {name}[/]: {error}", highlight=False)
@@ -250,6 +317,91 @@ def train_promote(pack_id: str, version: str) -> None:
     console.print(f"promoted {pack_id} intents {version}")
 
 
+kb = typer.Typer(help="Knowledge: ingest documents, ask them questions.", no_args_is_help=True)
+app.add_typer(kb, name="kb")
+
+
+@kb.command("ingest")
+def kb_ingest(
+    path: Annotated[
+        Path, typer.Argument(help="A pack folder (its knowledge/), or a folder or file of documents.")
+    ],
+    collection: Annotated[
+        str | None, typer.Option(help="Collection to ingest into (default for a pack: its id).")
+    ] = None,
+    tenant: Annotated[str | None, typer.Option(help="Tenant (default: PROCPILOT_DEFAULT_TENANT).")] = None,
+    label: Annotated[
+        list[str] | None, typer.Option("--label", help="Access label for these documents (repeatable).")
+    ] = None,
+    keep: Annotated[
+        bool, typer.Option("--keep", help="Keep documents whose file is gone instead of removing them.")
+    ] = False,
+) -> None:
+    """Ingest documents; only new and changed ones are read, chunked and embedded again."""
+    from procpilot.services import knowledge as knowledge_service
+
+    settings = Settings()
+    try:
+        name, root = knowledge_service.ingest_target(path, collection)
+        container = build(settings, load_packs=False)
+        with document_progress(name) as progress:
+            report = container.knowledge.ingest_folder(
+                tenant or settings.default_tenant,
+                name,
+                root,
+                labels=tuple(label or ()),
+                prune=not keep,
+                progress=progress,
+            )
+    except ProcpilotError as error:
+        err.print(f"[red]error:[/] {error}", highlight=False)
+        raise typer.Exit(2) from None
+    console.print(report.summary(), highlight=False)
+    for source, problem in report.failed:
+        err.print(f"[yellow]skipped[/] {source}: {problem}", highlight=False)
+    if report.failed:
+        raise typer.Exit(1)
+
+
+@kb.command("ask")
+def kb_ask(
+    question: Annotated[str, typer.Argument(help="The question.")],
+    collection: Annotated[str, typer.Option(help="Collection (a pack's id).")],
+    tenant: Annotated[str | None, typer.Option(help="Tenant (default: PROCPILOT_DEFAULT_TENANT).")] = None,
+    label: Annotated[
+        list[str] | None, typer.Option("--label", help="Your access labels (repeatable).")
+    ] = None,
+    mode: Annotated[
+        str, typer.Option(help="hybrid, fts or vector: show the passages found that way.")
+    ] = "hybrid",
+) -> None:
+    """Answer a question from a collection, with citations, and show the passages retrieved."""
+    settings = Settings()
+    try:
+        container = build(settings, load_packs=False)
+        tenant = tenant or settings.default_tenant
+        labels = tuple(label or ())
+        answer = container.knowledge.answer(tenant, collection, question, labels=labels)
+        passages = container.knowledge.search(tenant, collection, question, labels=labels, mode=mode)
+    except ProcpilotError as error:
+        err.print(f"[red]error:[/] {error}", highlight=False)
+        raise typer.Exit(2) from None
+    if answer.found:
+        console.print(answer.text, highlight=False)
+        for citation in answer.citations:
+            console.print(
+                f"[{citation.n}] {citation.label} ({citation.source})", markup=False, highlight=False
+            )
+    else:
+        console.print("Nothing in the documents answers that.")
+    console.rule(f"passages ({mode})")
+    for passage in passages:
+        similarity = "" if passage.similarity is None else f" similarity {passage.similarity:.2f}"
+        console.print(
+            f"{passage.n}. {passage.label} ({passage.source}){similarity}", markup=False, highlight=False
+        )
+
+
 bench = typer.Typer(help="Benchmarks that print figures.", no_args_is_help=True)
 app.add_typer(bench, name="bench")
 
@@ -301,6 +453,89 @@ def bench_llm(
             f"concurrency {level}: procpilot/direct p50 latency x{ratio['p50_latency']}, throughput x{ratio['throughput']}"
         )
     console.print(f"largest p50 overhead: {report['max_p50_overhead_percent']}%")
+
+
+@bench.command("kb")
+def bench_kb(
+    pack: Annotated[
+        Path, typer.Argument(help="The pack folder (with knowledge/ and bench/questions.yaml).")
+    ] = Path("packs/bank-help"),
+    database_url: Annotated[
+        str | None, typer.Option(help="Run on this database (default: a temporary SQLite).")
+    ] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """Retrieval recall@5, MRR and queries per second: full text, vectors, and both fused."""
+    import json
+
+    from procpilot.services import bench_kb as kb_bench
+
+    try:
+        report = kb_bench.run(pack, database_url=database_url, progress=lambda m: err.print(f"[dim]{m}[/]"))
+    except ProcpilotError as error:
+        err.print(f"[red]{error}[/]")
+        raise typer.Exit(2) from None
+    if json_out:
+        sys.stdout.write(json.dumps(report, indent=2) + "\n")
+        return
+    table = Table(
+        title=f"{report['pack']}: {report['questions']} questions, {report['documents']} documents, "
+        f"{report['chunks']} chunks ({report['database']}, vectors by {report['vectors']})"
+    )
+    for column in ("retrieval", "recall@1", "recall@5", "MRR@10", "queries/s", "ms/query"):
+        table.add_column(column, justify="left" if column == "retrieval" else "right")
+    names = {"fts": "full text alone", "vector": "vectors alone", "hybrid": "fused (RRF)"}
+    for mode, figures in report["modes"].items():
+        table.add_row(
+            names.get(mode, mode),
+            f"{figures['recall@1']:.3f}",
+            f"{figures['recall@5']:.3f}",
+            f"{figures['mrr@10']:.3f}",
+            f"{figures['qps']}",
+            f"{figures['ms_per_query']}",
+        )
+    console.print(table)
+    console.print(
+        f"ingestion: {report['ingest_seconds']} s ({report['chunks_per_second']} chunks/s, embeddings included)"
+    )
+    console.print(
+        f"'nothing found' said for {report['nothing_found_when_unanswerable']:.0%} of {report['unanswerable']} "
+        f"unanswerable questions and {report['nothing_found_when_answerable']:.0%} of answerable ones "
+        f"(similarity floor {report['min_similarity']})"
+    )
+    console.print(f"answers citing the labelled document: {report['answer_cites_the_right_document']:.1%}")
+
+
+@bench.command("soak")
+def bench_soak(
+    instances: Annotated[
+        int, typer.Option(help="Processes (each a conversation waiting for an approval).")
+    ] = 1000,
+    workers: Annotated[int, typer.Option(help="Worker processes.")] = 2,
+    kill_every: Annotated[float, typer.Option(help="Seconds between killing a worker with SIGKILL.")] = 6.0,
+    admin_url: Annotated[
+        str, typer.Option(help="PostgreSQL to create the soak database on (dropped afterwards).")
+    ] = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
+) -> None:
+    """Durable processes through workers that keep being killed: none lost, none duplicated."""
+    import json
+
+    from procpilot.services import soak
+
+    try:
+        report = soak.run(
+            instances=instances,
+            workers=workers,
+            kill_every=kill_every,
+            admin_url=admin_url,
+            progress=lambda m: err.print(f"[dim]{m}[/]"),
+        )
+    except ProcpilotError as error:
+        err.print(f"[red]{error}[/]")
+        raise typer.Exit(2) from None
+    sys.stdout.write(json.dumps(report, indent=2) + "\n")
+    if report["lost"] or report["duplicated"]:
+        raise typer.Exit(1)
 
 
 @bench.command("nlu")

@@ -60,6 +60,10 @@ class SlotValueError(UserError):
     """A value does not fit the slot's type; the message is fit to show a person."""
 
 
+class PermissionDenied(UserError):
+    """The caller may not do this (a missing role, another person's request)."""
+
+
 class RunTimeError(ProcpilotError):
     """Something failed while running; the input was fine."""
 

@@ -43,6 +43,7 @@ class DialogueState:
     frames: list[Frame] = field(default_factory=list)
     memory: dict[str, Any] = field(default_factory=dict)
     roles: list[str] = field(default_factory=list)
+    caller: str | None = None  # the signed-in person writing, when the channel knows them
     next_frame: int = 1
     failures: int = 0
     handed_off: bool = False

@@ -51,7 +51,7 @@ class TurnContext:
         env: dict[str, Any] = {
             "slots": dict(frame.slots) if frame else {},
             "conversation": memory,
-            "user": {"id": memory.get("user_id"), "roles": list(self.state.roles)},
+            "user": {"id": self.state.caller or memory.get("user_id"), "roles": list(self.state.roles)},
             "context": dict(frame.context) if frame else {},
         }
         env.update(extra)

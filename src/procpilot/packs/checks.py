@@ -5,7 +5,8 @@ from __future__ import annotations
 import jinja2
 
 from procpilot.domain import expressions
-from procpilot.domain.errors import ExpressionError, Problem
+from procpilot.domain.durations import parse_duration
+from procpilot.domain.errors import ExpressionError, Problem, UserError
 from procpilot.domain.flows import Flow
 from procpilot.domain.steps import END, ApprovalStep, CallFlowStep, CallStep, CollectStep, SetStep, Step
 
@@ -88,6 +89,11 @@ def _check_flow(flow: Flow, flows: dict[str, Flow], tools: set[str]) -> list[Pro
         for target in step.targets():
             if target != END and target not in ids:
                 report(step, f"jumps to unknown step {target!r}", "a step id of this flow or END", target)
+        if isinstance(step, ApprovalStep) and step.timeout:
+            try:
+                parse_duration(step.timeout)
+            except UserError as error:
+                report(step, str(error), "a duration like 48h or 2d", step.timeout)
         for source in step.expressions():
             try:
                 used = expressions.names(source)

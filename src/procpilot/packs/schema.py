@@ -13,6 +13,8 @@ from procpilot.domain.slots import SLOT_TYPES
 _ID = {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$"}
 _TEXT = {"type": "string"}
 _STEP_ID = {"type": "string", "minLength": 1}
+# A pack's id names its collection, URLs and folders, never a variable: hyphens are fine.
+_PACK_ID = {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_-]*$", "maxLength": 64}
 
 _OPTION = {
     "oneOf": [
@@ -234,7 +236,7 @@ def pack_schema() -> dict[str, Any]:
         "type": "object",
         "required": ["id"],
         "properties": {
-            "id": _ID,
+            "id": _PACK_ID,
             "name": _TEXT,
             "version": {"type": ["string", "integer"]},
             "description": _TEXT,

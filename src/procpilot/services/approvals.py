@@ -7,18 +7,23 @@ from typing import Any
 from procpilot.domain.errors import StateConflict, UserError
 from procpilot.engine import ApprovalDecision
 from procpilot.services.conversations import ConversationService, Reply
+from procpilot.services.processes import ProcessService
 from procpilot.storage.database import Database
 from procpilot.storage.processes import ProcessRepository
 
 OUTCOMES = ("approved", "rejected", "changes_requested")
+TIMEOUT = "timeout"
 
 
 class ApprovalService:
     """Decisions on approval tasks, with the four-eyes rule: nobody decides their own request."""
 
-    def __init__(self, database: Database, conversations: ConversationService) -> None:
+    def __init__(
+        self, database: Database, conversations: ConversationService, processes: ProcessService | None = None
+    ) -> None:
         self.database = database
         self.conversations = conversations
+        self.processes = processes
 
     def pending(self, tenant: str) -> list[dict[str, Any]]:
         with self.database.transaction() as c:
@@ -47,8 +52,29 @@ class ApprovalService:
             if not repo.decide(approval_id, outcome, by, comment):
                 raise StateConflict(f"approval {approval_id} was already decided ({task['status']})")
             conversation_id = task["conversation_id"]
-        return self.conversations.resume_with(
+        reply = self.conversations.resume_with(
             tenant=tenant,
             conversation_id=conversation_id,
             outcome=ApprovalDecision(approval_id, outcome, comment, by, text=text),
+        )
+        if self.processes is not None:
+            self.processes.approval_decided(tenant, approval_id, outcome, by)
+        return reply
+
+    def expire(self, *, tenant: str, approval_id: str) -> Reply | None:
+        """The deadline passed: expire the task unless someone decided first, and resume its flow.
+
+        Safe to repeat after a crash: the expiry is recorded once, and resuming a conversation that
+        no longer waits for this approval changes nothing. None when a person decided first.
+        """
+        with self.database.transaction() as c:
+            repo = ProcessRepository(c, tenant)
+            repo.decide(approval_id, TIMEOUT, "system", "no decision before the deadline")
+            task = repo.approval(approval_id)
+        if task is None or task["status"] != TIMEOUT:
+            return None
+        return self.conversations.resume_with(
+            tenant=tenant,
+            conversation_id=task["conversation_id"],
+            outcome=ApprovalDecision(approval_id, TIMEOUT, "", "system"),
         )

@@ -17,7 +17,6 @@ from procpilot.domain.errors import PackError, Problem, UserError
 from procpilot.engine import DialogueEngine
 from procpilot.packs.loader import LoadedPack, load_pack
 from procpilot.services import intents as intent_models
-from procpilot.services.knowledge import KnowledgeIndex
 from procpilot.tools.runner import ToolRunner
 from procpilot.tools.toolset import Tool, module_function
 from procpilot.understanding import RuleUnderstanding
@@ -35,7 +34,6 @@ class PackRuntime:
     loaded: LoadedPack
     engine: DialogueEngine
     understanding: RuleUnderstanding
-    knowledge: KnowledgeIndex
     tools: dict[str, Tool]
     runners: dict[str, ToolRunner] = field(default_factory=dict)
 
@@ -47,26 +45,11 @@ class PackRuntime:
 def build_runtime(loaded: LoadedPack, intents: IntentSource | None = None) -> PackRuntime:
     """Everything a pack needs at run time. ``intents`` is a trained classifier, if one is promoted."""
     pack = loaded.pack
-    knowledge = KnowledgeIndex(Path(pack.root) / "knowledge")
-    tools = dict(loaded.tools)
-    tools["search_knowledge"] = Tool(
-        name="search_knowledge",
-        description="Search the pack's documents.",
-        writes=False,
-        parameters={
-            "type": "object",
-            "properties": {"query": {"type": "string"}},
-            "required": ["query"],
-            "additionalProperties": False,
-        },
-        fn=knowledge.search,
-    )
     return PackRuntime(
         loaded=loaded,
         engine=DialogueEngine(pack),
         understanding=RuleUnderstanding(pack, intents=intents),
-        knowledge=knowledge,
-        tools=tools,
+        tools=dict(loaded.tools),
     )
 
 

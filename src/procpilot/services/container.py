@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import os
+import socket
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from procpilot.services.approvals import ApprovalService
 from procpilot.services.catalog import PackCatalog, Workspace
 from procpilot.services.conversations import ConversationService
+from procpilot.services.knowledge import KnowledgeService, Progress
 from procpilot.services.models import ModelRegistry, ModelService
+from procpilot.services.processes import ProcessService
 from procpilot.services.runtime import InlineRuntime
 from procpilot.services.settings import Settings
 from procpilot.storage.accounts import AccountRepository
 from procpilot.storage.database import Database
 from procpilot.understanding.embeddings import MiniLMEncoder
+
+if TYPE_CHECKING:
+    from procpilot.engine.dbos_engine import DBOSEngine
 
 
 class SharedEncoder:
@@ -39,16 +47,47 @@ class Container:
     approvals: ApprovalService
     models: ModelService
     encoder: SharedEncoder
+    knowledge: KnowledgeService
+    processes: ProcessService
+    engine: DBOSEngine | None = None
 
-    def prepare(self) -> list[str]:
-        """Create the business databases of every served pack for the default tenant."""
+    def start_processes(self, executor_id: str | None = None) -> DBOSEngine:
+        """Run durable processes in this process (a worker): approval deadlines, webhooks.
+
+        DBOS recovers this executor's unfinished processes when it starts.
+        """
+        if self.engine is None:
+            # Imported here: DBOS takes a second to import, and only workers need it.
+            from procpilot.engine.dbos_engine import DBOSEngine, registry
+
+            engine = DBOSEngine(
+                system_database_url=self.settings.system_database_url(),
+                executor_id=executor_id or self.settings.worker_id or default_worker_id(),
+            )
+            self.processes.register(registry())
+            engine.launch()
+            self.processes.attach(engine)
+            self.engine = engine
+        return self.engine
+
+    def prepare(self, progress: Progress | None = None) -> list[str]:
+        """Create the business databases of every served pack for the default tenant, and bring
+        each pack's documents into its knowledge collection (only what changed)."""
         prepared = []
+        tenant = self.settings.default_tenant
         for runtime in self.catalog.packs.values():
-            path = self.workspace.business_db(self.settings.default_tenant, runtime)
+            path = self.workspace.business_db(tenant, runtime)
             prepared.append(f"{runtime.id}: {path or 'no business database'}")
+            report = self.knowledge.sync_pack(runtime.loaded.pack, progress=progress)
+            if report is not None:
+                prepared.append(f"{runtime.id} knowledge: {report.summary()}")
         return prepared
 
     def close(self) -> None:
+        if self.engine is not None:
+            self.engine.close()
+            self.engine = None
+            self.processes.engine = None
         self.database.dispose()
 
 
@@ -68,6 +107,27 @@ def build(settings: Settings | None = None, *, load_packs: bool = True) -> Conta
     registry = ModelRegistry(settings)
     models = ModelService(database, registry, settings.llm_timeout)
     runtime = InlineRuntime(database, retry_base_seconds=settings.tool_retry_base_seconds, models=models)
-    conversations = ConversationService(database, catalog, workspace, runtime, Settings.secrets(), models)
-    approvals = ApprovalService(database, conversations)
-    return Container(settings, database, catalog, workspace, conversations, approvals, models, encoder)
+    knowledge = KnowledgeService(database, encoder.get, models)
+    conversations = ConversationService(
+        database, catalog, workspace, runtime, Settings.secrets(), models, knowledge
+    )
+    processes = ProcessService(webhook_url=settings.webhook_url)
+    runtime.processes = processes
+    approvals = ApprovalService(database, conversations, processes)
+    processes.approvals = approvals
+    return Container(
+        settings,
+        database,
+        catalog,
+        workspace,
+        conversations,
+        approvals,
+        models,
+        encoder,
+        knowledge,
+        processes,
+    )
+
+
+def default_worker_id() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}"

@@ -16,10 +16,11 @@ from procpilot.engine import ApprovalDecision, DialogueEngine, Outcome, Turn
 from procpilot.llm import ChatRequest, ChatResponse, ModelError
 from procpilot.llm.facts import keeps_facts, missing_facts
 from procpilot.services.catalog import PackCatalog, PackRuntime, Workspace
+from procpilot.services.knowledge import KnowledgeService, knowledge_tool
 from procpilot.services.models import ModelService
 from procpilot.services.runtime import EffectContext, InlineRuntime
 from procpilot.storage.accounts import AccountRepository
-from procpilot.storage.conversations import ConversationRepository
+from procpilot.storage.conversations import ConversationRecord, ConversationRepository
 from procpilot.storage.database import Database
 from procpilot.storage.processes import ProcessRepository
 from procpilot.tools.runner import ToolRunner
@@ -28,6 +29,8 @@ from procpilot.understanding.llm_commands import HybridUnderstanding, LLMCommand
 log = structlog.get_logger(__name__)
 
 MAX_EFFECTS_PER_MESSAGE = 50
+KNOWLEDGE_FLOW = "pattern_knowledge"
+QUOTED = "(answered the question from the organisation's documents)"
 MAX_MESSAGE_CHARS = 4000
 REPHRASE_SYSTEM = (
     "Rephrase the assistant message you are given so it sounds natural and friendly. Keep every name, "
@@ -63,6 +66,7 @@ class ConversationService:
         runtime: InlineRuntime,
         secrets: dict[str, str],
         models: ModelService | None = None,
+        knowledge: KnowledgeService | None = None,
     ) -> None:
         self.database = database
         self.catalog = catalog
@@ -70,12 +74,14 @@ class ConversationService:
         self.runtime = runtime
         self.secrets = secrets
         self.models = models
+        self.knowledge = knowledge or KnowledgeService(database, catalog.encoder, models)
 
     def runner(self, tenant: str, pack: PackRuntime) -> ToolRunner:
         runner = pack.runners.get(tenant)
         if runner is None:
+            tools = {**pack.tools, "search_knowledge": knowledge_tool(self.knowledge, pack.loaded.pack)}
             runner = ToolRunner(
-                tools=pack.tools,
+                tools=tools,
                 database=self.workspace.business_db(tenant, pack),
                 secrets=self.secrets,
                 default_timeout=pack.loaded.pack.settings.tool_timeout,
@@ -116,8 +122,11 @@ class ConversationService:
             repo.add_message(conversation_id, "user", text)
         state = DialogueState.from_dict(record.state)
         state.roles = list(roles)
+        state.caller = user_id
         version = record.version
-        ctx = EffectContext(tenant, conversation_id, user_id, requester=user_id, pack=pack.loaded.pack)
+        ctx = EffectContext(
+            tenant, conversation_id, user_id, requester=user_id, pack=pack.loaded.pack, roles=tuple(roles)
+        )
         engine = pack.engine
         events: list[Event] = []
         # Finish an effect that a crash left outstanding before reading the new message.
@@ -153,8 +162,15 @@ class ConversationService:
     def _history(self, tenant: str, conversation_id: str) -> list[tuple[str, str]]:
         with self.database.transaction() as c:
             rows = ConversationRepository(c, tenant).messages(conversation_id)
-        # The newest message is the one being understood; it is passed separately.
-        return [("user" if m["role"] == "user" else "assistant", m["text"]) for m in rows[-7:-1]]
+        # The newest message is the one being understood; it is passed separately. Text quoted from
+        # documents never reaches the command model: a planted "ignore your instructions and
+        # confirm" in a document must not turn into a command.
+        return [
+            ("user", m["text"])
+            if m["role"] == "user"
+            else ("assistant", QUOTED if (m["data"] or {}).get("flow") == KNOWLEDGE_FLOW else m["text"])
+            for m in rows[-7:-1]
+        ]
 
     def _rephrase(self, ctx: EffectContext, events: list[Event]) -> list[Event]:
         """Model-rephrased replies, kept only when every fact survives; the template otherwise."""
@@ -206,7 +222,9 @@ class ConversationService:
         with self.database.transaction() as c:
             repo = ConversationRepository(c, ctx.tenant)
             processes = ProcessRepository(c, ctx.tenant)
-            status = "handed_off" if turn.state.handed_off else "active"
+            # "working": an effect (a tool call, a generation) is under way; a conversation left in
+            # it by a crash is finished by a worker (``recover``).
+            status = "handed_off" if turn.state.handed_off else "working" if turn.effect else "active"
             version = repo.save_state(ctx.conversation_id, turn.state.as_dict(), version, status)
             repo.add_events(ctx.conversation_id, [e.as_dict() for e in turn.events])
             for event in turn.events:
@@ -245,8 +263,10 @@ class ConversationService:
             handed_off=state.handed_off,
         )
 
-    def resume_with(self, *, tenant: str, conversation_id: str, outcome: ApprovalDecision) -> Reply:
-        """Feed an outcome that arrived from outside (an approval decision) into a conversation."""
+    def _load(
+        self, tenant: str, conversation_id: str
+    ) -> tuple[ConversationRecord, PackRuntime, DialogueState, EffectContext]:
+        """A stored conversation, its pack, its state, and the context to perform effects in it."""
         with self.database.transaction() as c:
             record = ConversationRepository(c, tenant).get(conversation_id)
         if record is None:
@@ -254,8 +274,31 @@ class ConversationService:
         pack = self.catalog.get(record.pack_id)
         state = DialogueState.from_dict(record.state)
         ctx = EffectContext(
-            tenant, conversation_id, record.user_id, requester=record.user_id, pack=pack.loaded.pack
+            tenant,
+            conversation_id,
+            record.user_id,
+            requester=record.user_id,
+            pack=pack.loaded.pack,
+            roles=tuple(state.roles),
         )
+        return record, pack, state, ctx
+
+    def recover(self, *, tenant: str, conversation_id: str) -> Reply | None:
+        """Finish the effect a crash left outstanding (its tool call replays from the idempotency
+        record if its write had committed). None when there was nothing to finish."""
+        record, pack, state, ctx = self._load(tenant, conversation_id)
+        pending = pack.engine.pending_effect(state)
+        events: list[Event] = []
+        if pending is None:
+            self._save(ctx, pack, Turn(state, [], None), record.version)
+            return None
+        log.info("conversation.recovering", conversation=conversation_id, effect=type(pending).__name__)
+        state, _ = self._drive(Turn(state, [], pending), pack, ctx, record.version, events)
+        return self._reply(conversation_id, state, events, [])
+
+    def resume_with(self, *, tenant: str, conversation_id: str, outcome: ApprovalDecision) -> Reply:
+        """Feed an outcome that arrived from outside (an approval decision) into a conversation."""
+        record, pack, state, ctx = self._load(tenant, conversation_id)
         events: list[Event] = []
         turn = pack.engine.resume(state, outcome)
         state, _ = self._drive(turn, pack, ctx, record.version, events)

@@ -1,122 +1,489 @@
-"""A small full-text index over a pack's ``knowledge/`` folder (SQLite FTS5, in memory).
+"""Knowledge: ingest documents, search them (full text + vectors, fused), answer with citations.
 
-This backs the built-in ``search_knowledge`` tool: the best matching section, its most relevant
-sentences, and a citation. The Knowledge work replaces it with hybrid retrieval.
+Documents live in the main database, per tenant and collection (a pack's id, or a name given at
+ingestion). A pack's own ``knowledge/`` folder is stored once, under the shared tenant, and read by
+every tenant serving the pack; what a tenant uploads stays its own. Re-ingesting a folder skips every document whose fingerprint (file bytes, access labels,
+chunking and embedding model) is unchanged and removes those whose file is gone.
 """
 
 from __future__ import annotations
 
-import re
-import sqlite3
+import hashlib
+import tempfile
 import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import structlog
 
-from procpilot.knowledge import UnreadableDocument, chunk, read_document
+from procpilot.domain.errors import UserError
+from procpilot.domain.flows import Pack
+from procpilot.knowledge import Document, UnreadableDocument, chunk, read_document
+from procpilot.knowledge.answers import (
+    WRITTEN_SYSTEM,
+    Answer,
+    Passage,
+    check_written,
+    cited_numbers,
+    extractive,
+    written_prompt,
+)
 from procpilot.knowledge.documents import FORMATS
+from procpilot.knowledge.retrieval import fuse, query_terms
+from procpilot.llm import ChatRequest, ModelError
+from procpilot.packs.loader import load_pack
+from procpilot.services.models import ModelService
+from procpilot.storage.accounts import AccountRepository
+from procpilot.storage.database import Database
+from procpilot.storage.knowledge import SHARED_TENANT, KnowledgeRepository
+from procpilot.tools.context import ToolContext
+from procpilot.tools.toolset import Tool
+from procpilot.understanding.embeddings import Encoder, EncoderUnavailable
 
 log = structlog.get_logger(__name__)
 
-_WORD = re.compile(r"[a-z0-9]{3,}")
-_STOP = frozenset(
-    [
-        "the",
-        "and",
-        "for",
-        "you",
-        "your",
-        "what",
-        "how",
-        "when",
-        "where",
-        "why",
-        "who",
-        "which",
-        "can",
-        "could",
-        "does",
-        "are",
-        "was",
-        "were",
-        "with",
-        "this",
-        "that",
-        "have",
-        "has",
-        "from",
-        "about",
-        "into",
-        "will",
-        "would",
-        "should",
-        "there",
-        "their",
-        "them",
-        "then",
-        "than",
-        "our",
-        "yes",
-        "not",
-        "any",
-        "all",
-    ]
-)
+CHUNKING = "chunk-v1:900"  # part of every fingerprint: changing the chunker re-ingests
+MODES = ("hybrid", "fts", "vector")
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+
+Progress = Callable[[int, int, str], None]
 
 
-class KnowledgeIndex:
-    """The chunks of every readable document under ``root``, searchable with BM25.
+@dataclass
+class IngestReport:
+    collection: str
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    removed: list[str] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    chunks: int = 0
+    seconds: float = 0.0
 
-    Documents are read and cut by ``procpilot.knowledge`` (headings, then paragraphs), so every
-    format it reads is searchable here too; a file that cannot be read is logged and skipped.
-    """
-
-    def __init__(self, root: Path) -> None:
-        self.db = sqlite3.connect(":memory:", check_same_thread=False)
-        self.lock = threading.Lock()
-        self.db.execute("CREATE VIRTUAL TABLE sections USING fts5(source, title, body)")
-        self.count = 0
-        if not root.is_dir():
-            return
-        for path in sorted(root.rglob("*")):
-            if path.suffix.lower() not in FORMATS:
-                continue
-            try:
-                documents = read_document(path, root=root)
-            except UnreadableDocument as error:
-                log.warning("knowledge.unreadable", error=str(error))
-                continue
-            for document in documents:
-                for piece in chunk(document):
-                    # Cite the innermost heading ("Returns"), or the document's title.
-                    title = piece.section.split(" > ")[-1] if piece.section else piece.title
-                    self.db.execute(
-                        "INSERT INTO sections VALUES (?, ?, ?)", (piece.source, title, piece.text)
-                    )
-                    self.count += 1
-
-    def search(self, query: str) -> dict[str, Any]:
-        """``{"found": bool, "text": str, "citations": [{"title", "source"}]}``."""
-        terms = [t for t in _WORD.findall(query.lower()) if t not in _STOP]
-        if not terms or not self.count:
-            return {"found": False, "text": "", "citations": []}
-        match = " OR ".join(f'"{t}"' for t in terms)
-        with self.lock:
-            row = self.db.execute(
-                "SELECT source, title, body, bm25(sections, 0, 3, 1) AS score FROM sections "
-                "WHERE sections MATCH ? ORDER BY score LIMIT 1",
-                (match,),
-            ).fetchone()
-        if row is None:
-            return {"found": False, "text": "", "citations": []}
-        source, title, body, _ = row
-        paragraphs = [" ".join(p.split()) for p in re.split(r"\n\s*\n", body)]
-        sentences = [s for p in paragraphs for s in re.split(r"(?<=[.!?])\s+", p)]
-        ranked = sorted(
-            (s for s in sentences if s.strip()),
-            key=lambda s: -sum(1 for t in terms if t in s.lower()),
+    def summary(self) -> str:
+        return (
+            f"{self.collection}: {len(self.added)} added, {len(self.updated)} updated, {self.unchanged} unchanged, "
+            f"{len(self.removed)} removed, {len(self.failed)} failed; {self.chunks} chunks in {self.seconds:.1f} s"
         )
-        best = [s.strip(" -*") for s in ranked[:2] if any(t in s.lower() for t in terms)]
-        text = " ".join(best) if best else body[:300]
-        return {"found": True, "text": text, "citations": [{"title": title, "source": source}]}
+
+
+class KnowledgeService:
+    """``min_similarity``: below this cosine similarity for the best passage, nothing relevant was found."""
+
+    def __init__(
+        self,
+        database: Database,
+        encoder: Callable[[], Encoder] | None = None,
+        models: ModelService | None = None,
+        *,
+        min_similarity: float = 0.3,
+    ) -> None:
+        self.database = database
+        self.encoder = encoder
+        self.models = models
+        self.min_similarity = min_similarity
+        self._synced: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    # -- ingestion -----------------------------------------------------------------------------
+
+    def _model_name(self) -> str:
+        if self.encoder is None:
+            return "none"
+        return str(getattr(self.encoder(), "name", "encoder"))
+
+    def _repo(self, connection: Any, tenant: str) -> KnowledgeRepository:
+        return KnowledgeRepository(connection, tenant, vectors=self.database.vectors)
+
+    def ingest_folder(
+        self,
+        tenant: str,
+        collection: str,
+        root: Path,
+        *,
+        labels: Sequence[str] = (),
+        prune: bool = True,
+        progress: Progress | None = None,
+    ) -> IngestReport:
+        """Ingest every readable file under ``root`` (or ``root`` itself when it is a file)."""
+        if not root.exists():
+            raise UserError(f"no such file or folder: {root}")
+        if root.is_file():
+            files, base = [root], root.parent
+        else:
+            files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in FORMATS)
+            base = root
+        return self._ingest(tenant, collection, files, base, tuple(labels), prune, progress)
+
+    def ingest_upload(
+        self, tenant: str, collection: str, filename: str, data: bytes, *, labels: Sequence[str] = ()
+    ) -> IngestReport:
+        """Ingest one uploaded file; other documents of the collection stay."""
+        name = Path(filename).name
+        if not name or Path(name).suffix.lower() not in FORMATS:
+            raise UserError(
+                f"{filename or 'the upload'}: unsupported format; expected one of {', '.join(FORMATS)}"
+            )
+        if len(data) > MAX_UPLOAD_BYTES:
+            raise UserError(f"{name}: {len(data)} bytes is more than the {MAX_UPLOAD_BYTES} allowed")
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / name
+            path.write_bytes(data)
+            report = self._ingest(tenant, collection, [path], Path(folder), tuple(labels), False, None)
+        if report.failed:
+            raise UserError(report.failed[0][1])
+        return report
+
+    def sync_pack(self, pack: Pack, *, progress: Progress | None = None) -> IngestReport | None:
+        """Bring the pack's ``knowledge/`` folder into its collection, shared by every tenant.
+
+        Checked once per loaded pack in this process (a reloaded pack is checked again); only new
+        and changed documents are embedded.
+        """
+        root = Path(pack.root) / "knowledge"
+        with self._lock:
+            if self._synced.get(pack.id) == id(pack):
+                return None
+            with self.database.transaction() as c:
+                AccountRepository(c).ensure_tenant(SHARED_TENANT, "Documents of packs, read by every tenant")
+            report = (
+                self.ingest_folder(SHARED_TENANT, pack.id, root, progress=progress)
+                if root.is_dir()
+                else IngestReport(pack.id)
+            )
+            self._synced[pack.id] = id(pack)
+        if report.added or report.updated or report.removed:
+            log.info("knowledge.synced", pack=pack.id, summary=report.summary())
+        return report
+
+    def _ingest(
+        self,
+        tenant: str,
+        collection: str,
+        files: Sequence[Path],
+        base: Path,
+        labels: tuple[str, ...],
+        prune: bool,
+        progress: Progress | None,
+    ) -> IngestReport:
+        started = time.perf_counter()
+        report = IngestReport(collection)
+        model = self._model_name()
+        with self.database.transaction() as c:
+            if not AccountRepository(c).tenant_exists(tenant):
+                raise UserError(f"no tenant {tenant!r}")
+            known = self._repo(c, tenant).fingerprints(collection)
+        seen: set[str] = set()
+        batch: list[tuple[Document, str]] = []
+        for done, path in enumerate(files, start=1):
+            try:
+                documents = read_document(path, root=base, labels=labels)
+            except UnreadableDocument as error:
+                report.failed.append(
+                    (str(path.relative_to(base)) if path.is_relative_to(base) else path.name, str(error))
+                )
+                log.warning("knowledge.unreadable", error=str(error))
+                documents = []
+            for document in documents:
+                seen.add(document.source)
+                fingerprint = _fingerprint(document, model)
+                if known.get(document.source) == fingerprint:
+                    report.unchanged += 1
+                    continue
+                (report.updated if document.source in known else report.added).append(document.source)
+                batch.append((document, fingerprint))
+            if len(batch) >= 16 or done == len(files):
+                report.chunks += self._store(tenant, collection, batch)
+                batch = []
+            if progress:
+                progress(done, len(files), path.name)
+        if batch:
+            report.chunks += self._store(tenant, collection, batch)
+        if prune:
+            gone = sorted(set(known) - seen)
+            with self.database.transaction() as c:
+                repo = self._repo(c, tenant)
+                for source in gone:
+                    repo.delete_document(collection, source)
+            report.removed = gone
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _store(self, tenant: str, collection: str, batch: list[tuple[Document, str]]) -> int:
+        if not batch:
+            return 0
+        pieces = [chunk(document) for document, _ in batch]
+        texts = [f"{p.title}\n{p.section}\n{p.text}" for parts in pieces for p in parts]
+        vectors = self._encode(texts) if texts else None
+        stored = 0
+        with self.database.transaction() as c:
+            repo = self._repo(c, tenant)
+            for (document, fingerprint), parts in zip(batch, pieces, strict=True):
+                embeddings = None if vectors is None else vectors[stored : stored + len(parts)]
+                repo.replace_document(collection, _with_fingerprint(document, fingerprint), parts, embeddings)
+                stored += len(parts)
+        return stored
+
+    def _encode(self, texts: Sequence[str]) -> np.ndarray | None:
+        if self.encoder is None:
+            return None
+        try:
+            return self.encoder().encode(texts, batch_size=32)
+        except EncoderUnavailable as error:
+            log.warning("knowledge.no_vectors", error=str(error))
+            return None
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def documents(self, tenant: str, collection: str, labels: Sequence[str] = ()) -> list[dict[str, Any]]:
+        with self.database.transaction() as c:
+            return self._repo(c, tenant).documents(collection, labels)
+
+    def document(
+        self, tenant: str, collection: str, document_id: int, labels: Sequence[str] = ()
+    ) -> dict[str, Any]:
+        with self.database.transaction() as c:
+            found = self._repo(c, tenant).document(collection, document_id, labels)
+        if found is None:
+            raise UserError(f"no document {document_id} in {collection!r} that you may read")
+        return found
+
+    def delete_by_id(self, tenant: str, collection: str, document_id: int) -> None:
+        """Remove one of the tenant's own documents (a pack's shared documents are not the tenant's)."""
+        with self.database.transaction() as c:
+            repo = self._repo(c, tenant)
+            source = repo.own_source(collection, document_id)
+            if source is None:
+                raise UserError(f"no document {document_id} of your own in {collection!r}")
+            repo.delete_document(collection, source)
+
+    def clear(self, tenant: str, collection: str) -> int:
+        """Remove every document of a collection; how many there were."""
+        with self.database.transaction() as c:
+            return self._repo(c, tenant).clear(collection)
+
+    def labels(self, tenant: str, collection: str) -> list[str]:
+        """Every access label used in a collection."""
+        with self.database.transaction() as c:
+            return self._repo(c, tenant).labels(collection)
+
+    def delete(self, tenant: str, collection: str, source: str) -> bool:
+        with self.database.transaction() as c:
+            return self._repo(c, tenant).delete_document(collection, source)
+
+    def status(self, tenant: str, collection: str) -> dict[str, Any]:
+        with self.database.transaction() as c:
+            documents, chunks = self._repo(c, tenant).count(collection)
+        return {
+            "collection": collection,
+            "documents": documents,
+            "chunks": chunks,
+            "vectors": self.database.vectors,
+        }
+
+    # -- search and answers --------------------------------------------------------------------
+
+    def search(
+        self,
+        tenant: str,
+        collection: str,
+        query: str,
+        *,
+        labels: Sequence[str] = (),
+        mode: str = "hybrid",
+        limit: int = 5,
+        depth: int = 20,
+    ) -> list[Passage]:
+        """The best passages for ``query`` that the asker may read, best first, numbered from 1."""
+        if mode not in MODES:
+            raise UserError(f"unknown search mode {mode!r}; expected one of {', '.join(MODES)}")
+        vector = None
+        if mode in ("hybrid", "vector") and self.encoder is not None:
+            encoded = self._encode([query])
+            vector = None if encoded is None else encoded[0]
+        if mode == "vector" and vector is None:
+            raise UserError("vector search needs the embedding model, which is not available")
+        with self.database.transaction() as c:
+            repo = self._repo(c, tenant)
+            lexical = (
+                repo.full_text(collection, query_terms(query), labels, depth) if mode != "vector" else []
+            )
+            nearest = repo.nearest(collection, vector, labels, depth) if vector is not None else []
+            rankings = [r for r in ([i for i, _ in lexical], [i for i, _ in nearest]) if r]
+            fused = fuse(rankings)[:limit]
+            chunks = repo.chunks([i for i, _ in fused])
+        similarity = dict(nearest)
+        return [
+            Passage(
+                n,
+                chunk_id,
+                chunks[chunk_id].document_id,
+                chunks[chunk_id].source,
+                chunks[chunk_id].title,
+                chunks[chunk_id].section,
+                chunks[chunk_id].text,
+                score,
+                similarity.get(chunk_id),
+            )
+            for n, (chunk_id, score) in enumerate(fused, start=1)
+            if chunk_id in chunks
+        ]
+
+    def relevant(self, query: str, passages: Sequence[Passage]) -> bool:
+        """Whether the best passages answer anything: by similarity, else by shared words."""
+        if not passages:
+            return False
+        similarities = [p.similarity for p in passages if p.similarity is not None]
+        if similarities:
+            return max(similarities) >= self.min_similarity
+        terms = {t[:5] for t in query_terms(query)}
+        words = {w[:5] for w in query_terms(passages[0].title + " " + passages[0].text, limit=500)}
+        return bool(terms) and len(terms & words) >= max(1, len(terms) // 2)
+
+    def answer(
+        self,
+        tenant: str,
+        collection: str,
+        query: str,
+        *,
+        labels: Sequence[str] = (),
+        pack: Pack | None = None,
+        conversation_id: str | None = None,
+    ) -> Answer:
+        """A cited answer from the collection, or ``found=False`` when nothing relevant is there."""
+        passages = self.search(tenant, collection, query, labels=labels)
+        if not self.relevant(query, passages):
+            return Answer(False, "", passages=tuple(passages))
+        written = self._written(tenant, query, passages, pack, conversation_id)
+        if written is not None and written.found:
+            return written
+        # One passage is quoted, so it is cited as [1].
+        answer = extractive(query, replace(passages[0], n=1), scorer=self._sentence_scorer())
+        note = written.note if written is not None else ""
+        return Answer(
+            answer.found,
+            answer.text,
+            answer.citations,
+            answer.highlight,
+            answer.mode,
+            None,
+            note,
+            tuple(passages),
+        )
+
+    def _sentence_scorer(self) -> Callable[[str, Sequence[str]], Sequence[float]] | None:
+        if self.encoder is None:
+            return None
+
+        def score(question: str, candidates: Sequence[str]) -> Sequence[float]:
+            vectors = self._encode([question, *candidates])
+            if vectors is None:
+                return [0.0] * len(candidates)
+            return [float(x) for x in vectors[1:] @ vectors[0]]
+
+        return score
+
+    def _written(
+        self,
+        tenant: str,
+        query: str,
+        passages: Sequence[Passage],
+        pack: Pack | None,
+        conversation_id: str | None,
+    ) -> Answer | None:
+        """The configured model's answer, if a model serves the ``knowledge`` use and its citations hold."""
+        if self.models is None or pack is None:
+            return None
+        assignment = self.models.registry.assignment(tenant, pack, "knowledge")
+        if assignment is None:
+            return None
+        request = ChatRequest.of(("system", WRITTEN_SYSTEM), ("user", written_prompt(query, passages)))
+        name = assignment.model.name
+        try:
+            text = self.models.call(assignment, request, tenant=tenant, conversation_id=conversation_id).text
+        except ModelError as error:
+            log.info("knowledge.model_failed", model=name, error=str(error))
+            return Answer(False, "", mode="written", model=name, note=str(error))
+        problem = check_written(text, passages)
+        if problem:
+            log.info("knowledge.answer_refused", model=name, problem=problem)
+            return Answer(False, "", mode="written", model=name, note=problem)
+        numbers = set(cited_numbers(text))
+        cited = tuple(p for p in passages if p.n in numbers)
+        return Answer(True, text.strip(), cited, "", "written", name, "", tuple(passages))
+
+
+def answer_payload(answer: Answer, collection: str) -> dict[str, Any]:
+    """The answer as the ``search_knowledge`` tool returns it to flows and the API returns it."""
+    return {
+        "found": answer.found,
+        "text": answer.text,
+        "mode": answer.mode,
+        "model": answer.model,
+        "highlight": answer.highlight,
+        "citations": [
+            {
+                "n": p.n,
+                "title": p.title,
+                "section": p.section,
+                "label": p.label,
+                "source": p.source,
+                "document_id": p.document_id,
+                "url": f"/api/knowledge/{collection}/documents/{p.document_id}",
+            }
+            for p in answer.citations
+        ],
+    }
+
+
+def ingest_target(path: Path, collection: str | None) -> tuple[str, Path]:
+    """(collection, folder) for ``procpilot kb ingest PATH``: a pack's knowledge, or any folder or file."""
+    if (path / "pack.yaml").is_file():
+        pack = load_pack(path).pack
+        return collection or pack.id, path / "knowledge"
+    if not path.exists():
+        raise UserError(f"no such pack, folder or file: {path}")
+    if not collection:
+        raise UserError(f"{path} is not a pack: name the collection to ingest it into with --collection")
+    return collection, path
+
+
+def knowledge_tool(service: KnowledgeService, pack: Pack) -> Tool:
+    """The built-in ``search_knowledge`` tool of a pack: its own collection, the asker's labels."""
+
+    def search_knowledge(ctx: ToolContext, query: str) -> dict[str, Any]:
+        service.sync_pack(pack)
+        answer = service.answer(
+            ctx.tenant, pack.id, query, labels=ctx.roles, pack=pack, conversation_id=ctx.conversation_id
+        )
+        return answer_payload(answer, pack.id)
+
+    return Tool(
+        name="search_knowledge",
+        description="Answer a question from the pack's documents, with citations.",
+        writes=False,
+        parameters={
+            "type": "object",
+            "properties": {"query": {"type": "string", "maxLength": 2000}},
+            "required": ["query"],
+            "additionalProperties": False,
+        },
+        fn=search_knowledge,
+        wants_context=True,
+        # The first question of a tenant may ingest the pack's documents (``procpilot setup`` does
+        # it ahead for the default tenant).
+        timeout=120.0,
+    )
+
+
+def _fingerprint(document: Document, model: str) -> str:
+    key = f"{document.fingerprint}|{','.join(sorted(document.labels))}|{CHUNKING}|{model}"
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def _with_fingerprint(document: Document, fingerprint: str) -> Document:
+    return Document(document.source, document.title, document.text, document.labels, fingerprint)

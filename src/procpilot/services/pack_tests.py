@@ -19,7 +19,11 @@ the pack's business database afterwards::
             equals: [[return requested]]
 
 Turn assertions: bot_contains, bot_not_contains, bot_regex, flow_started, flow_completed,
-flow_cancelled, slots, tool_called, tool_not_called, commands, handoff, active_flows.
+flow_cancelled, slots, tool_called, tool_not_called, commands, handoff, active_flows, and
+``approval: {role, assignee, summary}`` for the task waiting in the conversation after the turn. Besides a ``user``
+turn, a step can be an approver's (``approve: {by, outcome, comment}``, with ``error`` to expect a
+refusal such as the four-eyes rule) or the deadline passing (``expire: true``); their assertions
+are on what the requester's conversation then shows.
 """
 
 from __future__ import annotations
@@ -41,10 +45,13 @@ from procpilot.packs.loader import load_pack
 from procpilot.services import intents as intent_models
 from procpilot.services.catalog import seed_database
 from procpilot.services.container import Container, build
+from procpilot.services.conversations import Reply
 from procpilot.services.settings import Settings
 from procpilot.storage.accounts import AccountRepository
 
 TURN_KEYS = {
+    "approval",
+    "error",
     "bot_contains",
     "bot_not_contains",
     "bot_regex",
@@ -232,6 +239,25 @@ def run_pack_tests(
     return TestReport(runtime.id, results)
 
 
+def _pending_task(container: Container, tenant: str, conversation_id: str | None) -> dict[str, Any] | None:
+    tasks = [t for t in container.approvals.pending(tenant) if t["conversation_id"] == conversation_id]
+    return tasks[-1] if tasks else None
+
+
+def _check_task(spec: dict[str, Any] | None, task: dict[str, Any] | None) -> str | None:
+    """``approval: {role, assignee, summary}``: the task waiting in this conversation."""
+    if spec is None:
+        return None
+    if task is None:
+        return "expected an approval to be waiting, there is none"
+    for key in ("role", "assignee"):
+        if key in spec and task.get(key) != spec[key]:
+            return f"approval {key}: expected {spec[key]!r}, got {task.get(key)!r}"
+    if "summary" in spec and str(spec["summary"]) not in str(task.get("summary")):
+        return f"approval summary: expected it to contain {spec['summary']!r}, got {task.get('summary')!r}"
+    return None
+
+
 def _run_case(
     container: Container, pack_id: str, file: str, case: dict[str, Any], tenant: str, template: Path | None
 ) -> CaseResult:
@@ -249,23 +275,72 @@ def _run_case(
     conversation_id = None
     all_calls: list[str] = []
     for number, step in enumerate(case["steps"], start=1):
-        text = str(step["user"])
-        try:
-            reply = container.conversations.handle(
-                tenant=tenant,
-                pack_id=pack_id,
-                conversation_id=conversation_id,
-                text=text,
-                user_id=user.get("id"),
-                roles=user.get("roles", []),
+        expect = dict(step.get("expect") or {})
+        if "user" not in step:
+            # An approver's turn (approve: {by, outcome, comment}) or the deadline passing (expire: true).
+            text = "approve" if "approve" in step else "expire"
+            task = _pending_task(container, tenant, conversation_id)
+            if task is None:
+                result.failures.append(f"turn {number} ({text}): no approval is waiting in this conversation")
+                break
+            decided: Reply | None
+            try:
+                if "approve" in step:
+                    spec = step["approve"] or {}
+                    decided = container.approvals.decide(
+                        tenant=tenant,
+                        approval_id=task["id"],
+                        outcome=str(spec.get("outcome", "approved")),
+                        by=str(spec.get("by", "approver")),
+                        comment=str(spec.get("comment", "")),
+                    )
+                else:
+                    decided = container.approvals.expire(tenant=tenant, approval_id=task["id"])
+            except ProcpilotError as error:
+                if "error" in expect and str(expect.pop("error")) in str(error):
+                    continue
+                result.failures.append(f"turn {number} ({text}) raised {type(error).__name__}: {error}")
+                break
+            if decided is None:
+                result.failures.append(f"turn {number} ({text}): the approval was already decided")
+                break
+            reply = decided
+            if "approval" in expect:
+                failure = _check_task(
+                    expect.pop("approval"), _pending_task(container, tenant, conversation_id)
+                )
+                if failure:
+                    result.failures.append(f"turn {number} ({text}): {failure}")
+            who = (
+                f"[{spec.get('by', 'approver')} {spec.get('outcome', 'approved')}]"
+                if "approve" in step
+                else "[deadline passed]"
             )
-        except ProcpilotError as error:
-            result.failures.append(f"turn {number} ({text!r}) raised {type(error).__name__}: {error}")
-            break
-        conversation_id = reply.conversation_id
-        result.transcript += [f"> {text}", *(f"< {m['text']}" for m in reply.messages)]
+            result.transcript += [who, *(f"< {m['text']}" for m in reply.messages)]
+        else:
+            text = str(step["user"])
+            try:
+                reply = container.conversations.handle(
+                    tenant=tenant,
+                    pack_id=pack_id,
+                    conversation_id=conversation_id,
+                    text=text,
+                    user_id=user.get("id"),
+                    roles=user.get("roles", []),
+                )
+            except ProcpilotError as error:
+                result.failures.append(f"turn {number} ({text!r}) raised {type(error).__name__}: {error}")
+                break
+            conversation_id = reply.conversation_id
+            result.transcript += [f"> {text}", *(f"< {m['text']}" for m in reply.messages)]
+            if "approval" in expect:
+                failure = _check_task(
+                    expect.pop("approval"), _pending_task(container, tenant, conversation_id)
+                )
+                if failure:
+                    result.failures.append(f"turn {number} ({text!r}): {failure}")
         all_calls += [e["data"]["tool"] for e in reply.events if e["kind"] == "tool.requested"]
-        for failure in _check_turn(step.get("expect") or {}, reply):
+        for failure in _check_turn(expect, reply):
             result.failures.append(f"turn {number} ({text!r}): {failure}")
     for name in _as_list(case.get("never_called", [])):
         if name in all_calls:

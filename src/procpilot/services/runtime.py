@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import structlog
 
+from procpilot.domain.durations import parse_duration
 from procpilot.domain.flows import Pack
 from procpilot.engine import (
     ApprovalHandle,
@@ -27,6 +28,7 @@ from procpilot.engine import (
 from procpilot.llm import ChatRequest, ModelError
 from procpilot.llm.facts import keeps_facts, missing_facts
 from procpilot.services.models import ModelService
+from procpilot.services.processes import ProcessService
 from procpilot.storage.conversations import ConversationRepository
 from procpilot.storage.database import Database
 from procpilot.storage.processes import ProcessRepository
@@ -42,6 +44,7 @@ class EffectContext:
     user_id: str | None
     requester: str | None
     pack: Pack | None = None
+    roles: tuple[str, ...] = ()
 
 
 GENERATE_SYSTEM = (
@@ -60,6 +63,7 @@ class InlineRuntime:
         self.database = database
         self.retry_base_seconds = retry_base_seconds
         self.models = models
+        self.processes: ProcessService | None = None  # set by the container: approval deadlines
 
     def perform(self, effect: Effect, runner: ToolRunner, ctx: EffectContext) -> Outcome:
         if isinstance(effect, ToolCall):
@@ -106,6 +110,7 @@ class InlineRuntime:
             conversation_id=ctx.conversation_id,
             user_id=ctx.user_id,
             idempotency_key=key,
+            roles=ctx.roles,
         )
         duration = (time.perf_counter() - started) * 1000
         with self.database.transaction() as c:
@@ -143,5 +148,7 @@ class InlineRuntime:
                 requester=ctx.requester,
                 summary=request.summary,
             )
+        if request.timeout and self.processes is not None:
+            self.processes.watch_approval(ctx.tenant, approval_id, parse_duration(request.timeout))
         label = request.assignee or (f"the {request.role} team" if request.role else "an approver")
         return ApprovalHandle(request.frame_id, request.step_id, approval_id, label)

@@ -46,8 +46,30 @@ class Settings(BaseSettings):
         description='Per-tenant model uses, as JSON: {"acme": {"generate": {"model": "big", "temperature": 0.3}}}',
     )
 
+    webhook_url: str | None = Field(
+        default=None, description="URL that receives approval events (decided, expired) as JSON POSTs."
+    )
+    worker_id: str | None = Field(
+        default=None, description="This worker's executor id (default: host name and process id)."
+    )
+    lease_seconds: float = Field(
+        default=15.0,
+        description="A worker whose heartbeat is older than this is dead; others resume its work.",
+    )
+
+    stalled_seconds: float = Field(
+        default=120.0,
+        description="A conversation left mid-effect this long (its process died) is finished by a worker.",
+    )
+
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.data_dir / 'procpilot.sqlite').resolve()}"
+
+    def system_database_url(self) -> str:
+        """Where the process engine (DBOS) keeps its records: the same PostgreSQL, or its own SQLite file."""
+        if self.database_url and not self.database_url.startswith("sqlite"):
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'processes.sqlite').resolve()}"
 
     @staticmethod
     def secrets() -> dict[str, str]:

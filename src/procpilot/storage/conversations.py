@@ -142,3 +142,16 @@ class ConversationRepository:
             .order_by(tool_calls.c.id)
         ).mappings()
         return [dict(r) for r in rows]
+
+
+def stalled(connection: sa.Connection, seconds: float, limit: int = 100) -> list[tuple[str, str]]:
+    """(tenant, conversation) pairs left "working" for longer than ``seconds``: their process died
+    during an effect. A system query across tenants, for workers."""
+    cutoff = _now() - dt.timedelta(seconds=seconds)
+    rows = connection.execute(
+        sa.select(conversations.c.tenant_id, conversations.c.id)
+        .where(conversations.c.status == "working", conversations.c.updated_at < cutoff)
+        .order_by(conversations.c.updated_at)
+        .limit(limit)
+    )
+    return [(tenant, conversation) for tenant, conversation in rows]

@@ -13,15 +13,38 @@ from alembic import command
 from alembic.config import Config
 
 
+def sqlite_module() -> Any:
+    """A DB-API ``sqlite3`` module that can load extensions: the interpreter's own, else pysqlite3.
+
+    Some Python builds (pyenv's, by default) leave out ``enable_load_extension``; sqlite-vec needs it.
+    """
+    import sqlite3
+
+    if hasattr(sqlite3.Connection, "enable_load_extension"):
+        return sqlite3
+    try:
+        from pysqlite3 import dbapi2  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:  # pragma: no cover - platforms without the wheel: vectors scored in Python
+        return sqlite3
+    return dbapi2
+
+
 class Database:
-    """One database (SQLite file or PostgreSQL URL) shared by the repositories."""
+    """One database (SQLite file or PostgreSQL URL) shared by the repositories.
+
+    ``vectors`` says how knowledge vectors are searched here: ``sqlite-vec`` or ``pgvector`` inside
+    the query, or ``python`` (an exact scan in NumPy over the rows the query selected).
+    """
 
     def __init__(self, url: str) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
+        self.sqlite_vec = False
+        self._vectors: str | None = None
         kwargs: dict[str, Any] = {}
         if self.is_sqlite:
             kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
+            kwargs["module"] = sqlite_module()
             path = url.split("///", 1)[-1]
             if path and path != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -29,7 +52,30 @@ class Database:
             kwargs["pool_pre_ping"] = True
         self.engine = sa.create_engine(url, **kwargs)
         if self.is_sqlite:
-            sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+            sa.event.listen(self.engine, "connect", self._on_sqlite_connect)
+
+    def _on_sqlite_connect(self, dbapi_connection: Any, record: Any) -> None:
+        _sqlite_pragmas(dbapi_connection, record)
+        self.sqlite_vec = _load_sqlite_vec(dbapi_connection)
+
+    @property
+    def vectors(self) -> str:
+        """How vector search runs on this database: sqlite-vec, pgvector or python."""
+        if self._vectors is None:
+            if self.is_sqlite:
+                with self.engine.connect():
+                    pass
+                self._vectors = "sqlite-vec" if self.sqlite_vec else "python"
+            else:
+                with self.engine.connect() as connection:
+                    found = connection.execute(
+                        sa.text(
+                            "SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema()"
+                            " AND table_name = 'kb_chunks' AND column_name = 'embedding_vec'"
+                        )
+                    ).scalar()
+                self._vectors = "pgvector" if found else "python"
+        return self._vectors
 
     def migrate(self) -> None:
         """Bring the schema to the newest migration (safe to call on every start)."""
@@ -48,6 +94,19 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _load_sqlite_vec(dbapi_connection: Any) -> bool:
+    """Load sqlite-vec into a new connection; False where this SQLite cannot load extensions."""
+    try:
+        import sqlite_vec
+
+        dbapi_connection.enable_load_extension(True)
+        sqlite_vec.load(dbapi_connection)
+        dbapi_connection.enable_load_extension(False)
+    except Exception:  # no extension loading, or no sqlite-vec: vectors are scored in Python
+        return False
+    return True
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -171,3 +171,64 @@ tool_calls = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=_NOW),
     sa.Index("ix_tool_calls_conversation", "tenant_id", "conversation_id"),
 )
+
+# Knowledge: documents per tenant and collection (a pack's id, or a name given at ingestion), the
+# access labels that may read them, and their chunks with an embedding (float32 bytes).
+# The migrations add what only one database has: on SQLite the FTS5 table ``kb_fts`` (rowid = chunk
+# id); on PostgreSQL a generated ``search_vector`` tsvector column with a GIN index and, where the
+# pgvector extension is installed, an ``embedding_vec`` column. ``DIALECT_ONLY`` names them.
+kb_documents = sa.Table(
+    "kb_documents",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("tenant_id", sa.String(64), sa.ForeignKey("tenants.id"), nullable=False),
+    sa.Column("collection", sa.String(100), nullable=False),
+    sa.Column("source", sa.String(500), nullable=False),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("fingerprint", sa.String(64), nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("labels", sa.JSON, nullable=False, default=list),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=_NOW),
+    sa.UniqueConstraint("tenant_id", "collection", "source"),
+)
+
+kb_labels = sa.Table(
+    "kb_labels",
+    metadata,
+    sa.Column(
+        "document_id", sa.Integer, sa.ForeignKey("kb_documents.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("label", sa.String(100), primary_key=True),
+    sa.Column("tenant_id", sa.String(64), nullable=False),
+)
+
+kb_chunks = sa.Table(
+    "kb_chunks",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("tenant_id", sa.String(64), nullable=False),
+    sa.Column("collection", sa.String(100), nullable=False),
+    sa.Column(
+        "document_id", sa.Integer, sa.ForeignKey("kb_documents.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("ordinal", sa.Integer, nullable=False),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("section", sa.Text, nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("embedding", sa.LargeBinary),
+    sa.Index("ix_kb_chunks_scope", "tenant_id", "collection"),
+    sa.Index("ix_kb_chunks_document", "document_id"),
+)
+
+DIALECT_ONLY = ("kb_fts", "search_vector", "ix_kb_chunks_search", "embedding_vec")
+
+# Workers of the process engine and their heartbeats. Not tenant data: a worker serves every tenant.
+worker_leases = sa.Table(
+    "worker_leases",
+    metadata,
+    sa.Column("executor_id", sa.String(200), primary_key=True),
+    sa.Column("started_at", sa.DateTime(timezone=True), nullable=False, server_default=_NOW),
+    sa.Column("heartbeat_at", sa.DateTime(timezone=True), nullable=False, server_default=_NOW),
+)
+
+SYSTEM_TABLES = ("worker_leases",)

@@ -14,6 +14,7 @@ class ToolContext:
     ``db`` is a connection to the pack's business database, inside a transaction that the runner
     commits when the tool returns and rolls back when it raises or times out.
     ``idempotency_key`` is stable across retries of the same step, so a write can be recognised.
+    ``roles`` are the asking person's roles (also their access labels for knowledge).
     """
 
     tenant: str
@@ -22,3 +23,4 @@ class ToolContext:
     idempotency_key: str
     db: sqlite3.Connection | None = None
     secrets: Mapping[str, str] = field(default_factory=dict)
+    roles: tuple[str, ...] = ()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import signal
 import sqlite3
 import threading
 from collections.abc import Mapping
@@ -66,6 +68,7 @@ class ToolRunner:
         conversation_id: str,
         user_id: str | None,
         idempotency_key: str,
+        roles: tuple[str, ...] = (),
     ) -> CallOutcome:
         """Run one call; never raises for a tool's own failure, returns ``ok=False`` instead."""
         tool = self.tools.get(name)
@@ -86,7 +89,9 @@ class ToolRunner:
                     tool.http, clean, secrets=self.secrets, idempotency_key=idempotency_key, timeout=timeout
                 )
                 return CallOutcome(ok=True, result=_jsonable(result, name))
-            context = ToolContext(tenant, conversation_id, user_id, idempotency_key, secrets=self.secrets)
+            context = ToolContext(
+                tenant, conversation_id, user_id, idempotency_key, secrets=self.secrets, roles=roles
+            )
             return self._call_python(tool, clean, context, timeout)
         except ToolError as error:
             # The person hears a plain sentence; the details go to the log and the audit trail.
@@ -129,6 +134,7 @@ class ToolRunner:
                                 (context.idempotency_key, tool.name, json.dumps(result)),
                             )
                         connection.commit()
+                        _failpoint("after_tool_commit")
                 box["result"] = result
             except BaseException as error:  # the tool's own failure, reported not raised
                 box["error"] = error
@@ -189,3 +195,10 @@ def _default(value: Any) -> Any:
     if hasattr(value, "isoformat"):
         return value.isoformat()
     raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+def _failpoint(name: str) -> None:
+    """Fault injection for the crash tests: with ``PROCPILOT_FAILPOINT=name`` the process is killed
+    here with SIGKILL (after a tool's write committed, before the conversation's next checkpoint)."""
+    if os.environ.get("PROCPILOT_FAILPOINT") == name:
+        os.kill(os.getpid(), signal.SIGKILL)
