@@ -14,19 +14,17 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 
 from procpilot.domain.errors import StateConflict
 from procpilot.services.container import Container, build
 from procpilot.services.settings import Settings
-from tests.conftest import PG_ADMIN_URL, ROOT
+from tests.conftest import ROOT
 
 PACK = """id: office
 name: Office
@@ -62,22 +60,6 @@ def write_pack(root: Path, timeout: str) -> Path:
     (pack / "pack.yaml").write_text(PACK)
     (pack / "flows" / "leave.yaml").write_text(FLOWS.replace("TIMEOUT", timeout))
     return root / "packs"
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest) -> Iterator[str]:
-    """'' (SQLite files in the data folder) or a fresh PostgreSQL database (DBOS adds its schema)."""
-    if request.param == "sqlite":
-        yield ""
-        return
-    name = f"procpilot_proc_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    with admin.connect() as c:
-        c.execute(sa.text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 class Hooks(http.server.BaseHTTPRequestHandler):

@@ -20,3 +20,19 @@ def parse_duration(text: str) -> float:
     if seconds <= 0:
         raise UserError(f"a duration must be longer than zero, not {text!r}")
     return seconds
+
+
+_NAMES = (("week", 604800), ("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1))
+
+
+def describe(seconds: float) -> str:
+    """``seconds`` for a person: ``2 days``, ``1 hour 30 minutes``, ``45 seconds``."""
+    left = max(round(seconds), 1)
+    parts = []
+    for name, size in _NAMES:
+        count, left = divmod(left, size)
+        if count:
+            parts.append(f"{count} {name}{'s' if count > 1 else ''}")
+        if len(parts) == 2:
+            break
+    return " ".join(parts)

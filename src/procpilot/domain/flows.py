@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from procpilot.domain.schedules import Schedule
 from procpilot.domain.slots import SlotDef
 from procpilot.domain.steps import END, Step
 
@@ -118,6 +119,7 @@ class Pack:
     responses: dict[str, str] = field(default_factory=dict)
     secrets: tuple[str, ...] = ()
     models: dict[str, ModelUse] = field(default_factory=dict)
+    schedules: tuple[Schedule, ...] = ()
 
     def flow(self, flow_id: str) -> Flow:
         return self.flows[flow_id]

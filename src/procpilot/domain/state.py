@@ -15,7 +15,8 @@ WAITING_INPUT = "waiting_input"
 WAITING_CONFIRM = "waiting_confirm"
 WAITING_APPROVAL = "waiting_approval"
 WAITING_EFFECT = "waiting_effect"
-WAITING_STATES = (WAITING_INPUT, WAITING_CONFIRM, WAITING_APPROVAL, WAITING_EFFECT)
+WAITING_TIMER = "waiting_timer"  # a wait step, or a tool call's delayed retry
+WAITING_STATES = (WAITING_INPUT, WAITING_CONFIRM, WAITING_APPROVAL, WAITING_EFFECT, WAITING_TIMER)
 
 
 @dataclass

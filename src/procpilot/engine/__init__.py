@@ -1,7 +1,7 @@
 """The dialogue engine: applies commands to conversation state and advances flows, without I/O.
 
 ``DialogueEngine.handle(state, commands)`` returns a ``Turn``: the new state, the events, and at
-most one ``Effect`` (a tool call, an approval request, a generation) for the runtime to perform;
+most one ``Effect`` (a tool call, an approval request, a generation, a timer) for the runtime to perform;
 ``DialogueEngine.resume(state, outcome)`` continues with the effect's outcome.
 """
 
@@ -14,6 +14,9 @@ from procpilot.engine.effects import (
     Generation,
     GenerationResult,
     Outcome,
+    Timer,
+    TimerFired,
+    TimerStarted,
     ToolCall,
     ToolResult,
 )
@@ -27,6 +30,9 @@ __all__ = [
     "Generation",
     "GenerationResult",
     "Outcome",
+    "Timer",
+    "TimerFired",
+    "TimerStarted",
     "ToolCall",
     "ToolResult",
     "Turn",

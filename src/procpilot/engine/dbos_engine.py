@@ -68,6 +68,33 @@ def _retried_step(name: str, args: list[Any]) -> Any:
     return _registry.steps[name](*args)
 
 
+def _outside_processes(call: Callable[[], None]) -> None:
+    """Run ``call`` as if from outside every process.
+
+    A step may start processes (an approval expires, its flow escalates to another approval with a
+    deadline of its own; a timer fires and the retried call fails again), but DBOS refuses to
+    start or signal a workflow from inside a step. Its context lives in a context variable, which a
+    new thread does not inherit: there the call is an ordinary, top-level one. The keys are
+    deterministic, so a step replayed after a crash starts nothing twice.
+    """
+    if DBOS.workflow_id is None:
+        call()
+        return
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            call()
+        except BaseException as error:  # handed back to the calling thread
+            failure.append(error)
+
+    thread = threading.Thread(target=run, name="procpilot-start")
+    thread.start()
+    thread.join()
+    if failure:
+        raise failure[0]
+
+
 class DBOSEngine:
     """``system_database_url``: a SQLAlchemy URL (``sqlite:///...`` or ``postgresql+psycopg://...``)."""
 
@@ -97,11 +124,15 @@ class DBOSEngine:
     def start(self, kind: str, key: str, **payload: Any) -> None:
         if kind not in _registry.processes:
             raise KeyError(f"no process kind {kind!r}")
-        with SetWorkflowID(key):
-            DBOS.start_workflow(_process, kind, payload)
+
+        def start() -> None:
+            with SetWorkflowID(key):
+                DBOS.start_workflow(_process, kind, payload)
+
+        _outside_processes(start)
 
     def signal(self, key: str, topic: str, message: Any) -> None:
-        DBOS.send(key, message, topic)
+        _outside_processes(lambda: DBOS.send(key, message, topic))
 
     def status(self, key: str) -> str | None:
         value = DBOS.get_event(key, "status", timeout_seconds=0)

@@ -7,6 +7,7 @@ from typing import Any
 
 from procpilot.domain import expressions
 from procpilot.domain.commands import Command
+from procpilot.domain.durations import describe, parse_duration
 from procpilot.domain.events import Event
 from procpilot.domain.expectation import APPROVAL, CONFIRMATION, NOTHING, SLOT, Expectation
 from procpilot.domain.flows import Pack
@@ -16,10 +17,11 @@ from procpilot.domain.state import (
     WAITING_CONFIRM,
     WAITING_EFFECT,
     WAITING_INPUT,
+    WAITING_TIMER,
     DialogueState,
     Frame,
 )
-from procpilot.domain.steps import ApprovalStep, CallStep, CollectStep, GenerateStep
+from procpilot.domain.steps import ApprovalStep, CallStep, CollectStep, GenerateStep, WaitStep
 from procpilot.engine import executor, processor
 from procpilot.engine.effects import (
     ApprovalDecision,
@@ -28,8 +30,12 @@ from procpilot.engine.effects import (
     Effect,
     GenerationResult,
     Outcome,
+    Timer,
+    TimerFired,
+    TimerStarted,
     ToolCall,
     ToolResult,
+    effect_from_dict,
 )
 from procpilot.engine.templates import Renderer
 from procpilot.engine.turn import TurnContext
@@ -61,7 +67,7 @@ class DialogueEngine:
     def handle(self, state: DialogueState, commands: list[Command]) -> Turn:
         """Apply ``commands`` and advance until the dialogue waits or needs an effect."""
         turn = self._turn(state)
-        if turn.state.top is not None and turn.state.top.status == WAITING_EFFECT:
+        if any(f.status == WAITING_EFFECT for f in turn.state.frames):
             # An effect is outstanding (a crash mid-call): don't start anything on top of it.
             turn.emit("turn.deferred", reason="an effect is still outstanding")
             return Turn(turn.state, turn.events, self.pending_effect(turn.state))
@@ -85,7 +91,15 @@ class DialogueEngine:
                 turn.emit("outcome.stale", frame=outcome.frame_id, step=outcome.step_id)
             elif isinstance(outcome, ToolResult):
                 self._tool_done(turn, frame, outcome)
+            elif isinstance(outcome, TimerStarted):
+                frame.context.pop("effect", None)
+                frame.status = WAITING_TIMER
+                frame.context["timer"] = {"key": outcome.key, "due": outcome.due}
+                turn.emit("timer.started", flow=frame.flow_id, step=frame.step_id, due=outcome.due)
+            elif isinstance(outcome, TimerFired):
+                self._timer_fired(turn, frame, outcome)
             elif isinstance(outcome, ApprovalHandle):
+                frame.context.pop("effect", None)
                 frame.status = WAITING_APPROVAL
                 frame.context["approval_id"] = outcome.approval_id
                 turn.emit("approval.requested", flow=frame.flow_id, approval=outcome.approval_id)
@@ -94,6 +108,7 @@ class DialogueEngine:
                     frame,
                 )
             elif isinstance(outcome, GenerationResult):
+                frame.context.pop("effect", None)
                 self._generated(turn, frame, outcome)
         executor.advance(turn)
         return Turn(turn.state, turn.events, turn.effect)
@@ -107,15 +122,19 @@ class DialogueEngine:
         if step.review:
             # Held for a person: they approve (possibly editing it) before anything is sent.
             frame.context["draft"] = outcome.text
-            turn.effect = ApprovalRequest(
-                frame_id=frame.frame_id,
-                step_id=step.id,
-                flow_id=frame.flow_id,
-                key=f"{frame.frame_id}/{step.id}/review",
-                summary=f"Review this message before it is sent: {outcome.text}",
-                role="reviewer",
-                kind="review",
-                draft=outcome.text,
+            executor.request(
+                turn,
+                frame,
+                ApprovalRequest(
+                    frame_id=frame.frame_id,
+                    step_id=step.id,
+                    flow_id=frame.flow_id,
+                    key=f"{frame.frame_id}/{step.id}/review",
+                    summary=f"Review this message before it is sent: {outcome.text}",
+                    role="reviewer",
+                    kind="review",
+                    draft=outcome.text,
+                ),
             )
             return
         self._deliver(turn, frame, step, outcome.text)
@@ -159,6 +178,23 @@ class DialogueEngine:
         if attempt <= step.retries:
             pending["attempt"] = attempt + 1
             frame.context["pending"] = pending
+            if step.retry_delay:
+                # Later, durably: the call waits on a timer (which survives restarts), the person
+                # is told once, and hears the outcome in their conversation when it comes.
+                seconds = parse_duration(step.retry_delay) * 2 ** (attempt - 1)
+                key = f"{pending['key']}/retry/{attempt}"
+                if attempt == 1:
+                    turn.utter(
+                        turn.response(
+                            "tool_retry_later", flow=turn.flow(frame).title, delay=describe(seconds)
+                        ),
+                        frame,
+                    )
+                # The frame keeps both: the timer ("effect") comes first, then the call ("pending").
+                executor.request(
+                    turn, frame, Timer(frame.frame_id, step.id, frame.flow_id, key, seconds, "retry")
+                )
+                return
             turn.effect = _call_from_pending(frame, pending, step.retries)
             return
         frame.context.pop("pending", None)
@@ -170,6 +206,25 @@ class DialogueEngine:
         title = turn.flow(frame).title
         turn.cancel_chain(frame)
         turn.push("pattern_internal_error", context={"flow_title": title, "error": outcome.error})
+
+    def _timer_fired(self, turn: TurnContext, frame: Frame, outcome: TimerFired) -> None:
+        timer = frame.context.get("timer") or {}
+        if frame.status != WAITING_TIMER or timer.get("key") != outcome.key:
+            turn.emit("outcome.stale", frame=outcome.frame_id, timer=outcome.key)
+            return
+        frame.context.pop("timer", None)
+        turn.emit("timer.fired", flow=frame.flow_id, step=frame.step_id, key=outcome.key)
+        # The flow goes on now, also when the person has started something else meanwhile: it comes
+        # to the top of the stack, and what it covered continues after it.
+        turn.raise_to_top(frame)
+        step = turn.flow(frame).step(frame.step_id)
+        if isinstance(step, CallStep):  # a delayed retry: make the call again
+            frame.status = WAITING_EFFECT
+            turn.effect = _call_from_pending(frame, frame.context["pending"], step.retries)
+            return
+        assert isinstance(step, WaitStep)
+        frame.status = ACTIVE
+        frame.step_id = turn.flow(frame).following(step.id)
 
     def _decided(self, turn: TurnContext, decision: ApprovalDecision) -> None:
         frame = next(
@@ -226,9 +281,11 @@ class DialogueEngine:
     # ---- views for other layers ----------------------------------------------------------
     def pending_effect(self, state: DialogueState) -> Effect | None:
         """The effect a frame is waiting for, rebuilt from state (used to recover after a crash)."""
-        frame = state.top
-        if frame is None or frame.status != WAITING_EFFECT:
+        frame = next((f for f in reversed(state.frames) if f.status == WAITING_EFFECT), None)
+        if frame is None:
             return None
+        if frame.context.get("effect"):
+            return effect_from_dict(frame.context["effect"])
         pending = frame.context.get("pending")
         if pending:
             step = self.pack.flows[frame.flow_id].step(frame.step_id)

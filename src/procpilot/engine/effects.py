@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 
@@ -47,7 +47,20 @@ class Generation:
     instructions: str = ""
 
 
-Effect = ToolCall | ApprovalRequest | Generation
+@dataclass(frozen=True)
+class Timer:
+    """Wake this frame after ``seconds``: a wait step (``purpose`` wait) or a delayed tool retry
+    (``purpose`` retry). ``key`` is stable for this visit, so starting it twice starts one timer."""
+
+    frame_id: str
+    step_id: str
+    flow_id: str
+    key: str
+    seconds: float
+    purpose: str = "wait"
+
+
+Effect = ToolCall | ApprovalRequest | Generation | Timer
 
 
 @dataclass(frozen=True)
@@ -93,4 +106,39 @@ class GenerationResult:
     error: str | None = None
 
 
-Outcome = ToolResult | ApprovalHandle | ApprovalDecision | GenerationResult
+@dataclass(frozen=True)
+class TimerStarted:
+    """The runtime stored the timer; it falls due at ``due`` (ISO 8601, UTC)."""
+
+    frame_id: str
+    step_id: str
+    key: str
+    due: str
+
+
+@dataclass(frozen=True)
+class TimerFired:
+    """The timer ``key`` fell due (sent by the durable process, or by a test's ``elapse``)."""
+
+    frame_id: str
+    step_id: str
+    key: str
+
+
+Outcome = ToolResult | ApprovalHandle | ApprovalDecision | GenerationResult | TimerStarted | TimerFired
+
+
+def effect_as_dict(effect: Effect) -> dict[str, Any]:
+    """An effect as plain data, kept in the frame so a crash before it is performed can redo it."""
+    return {"type": type(effect).__name__, **asdict(effect)}
+
+
+def effect_from_dict(data: dict[str, Any]) -> Effect:
+    kinds: dict[str, type[Any]] = {
+        "Timer": Timer,
+        "ApprovalRequest": ApprovalRequest,
+        "Generation": Generation,
+    }
+    fields = dict(data)
+    effect: Effect = kinds[fields.pop("type")](**fields)
+    return effect

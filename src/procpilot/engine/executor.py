@@ -5,13 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from procpilot.domain import expressions
-from procpilot.domain.errors import ExpressionError
+from procpilot.domain.durations import parse_duration
+from procpilot.domain.errors import ExpressionError, UserError
 from procpilot.domain.state import (
     ACTIVE,
     WAITING_APPROVAL,
     WAITING_CONFIRM,
     WAITING_EFFECT,
     WAITING_INPUT,
+    WAITING_TIMER,
     Frame,
 )
 from procpilot.domain.steps import (
@@ -28,8 +30,9 @@ from procpilot.domain.steps import (
     RespondStep,
     SetStep,
     Step,
+    WaitStep,
 )
-from procpilot.engine.effects import ApprovalRequest, Generation, ToolCall
+from procpilot.engine.effects import ApprovalRequest, Effect, Generation, Timer, ToolCall, effect_as_dict
 from procpilot.engine.turn import TurnContext
 
 WAITING_FLOW = "waiting_flow"
@@ -53,6 +56,11 @@ def advance(turn: TurnContext) -> None:
                 _reprompt(turn, frame)
             return
         if frame.status == WAITING_EFFECT:
+            return
+        if frame.status == WAITING_TIMER:
+            # Nothing to ask: the timer wakes the flow (and brings it to the top) when it is due.
+            frame.context.pop("interrupted", None)
+            frame.context.pop("reprompt", None)
             return
         if frame.status == WAITING_FLOW:
             # The called flow is gone without completing; carry on after the call.
@@ -188,14 +196,19 @@ def _run(turn: TurnContext, frame: Frame, step: Step) -> None:
     elif isinstance(step, ApprovalStep):
         _approval(turn, frame, step)
     elif isinstance(step, GenerateStep):
-        frame.status = WAITING_EFFECT
-        turn.effect = Generation(
-            frame_id=frame.frame_id,
-            step_id=step.id,
-            flow_id=frame.flow_id,
-            prompt=turn.render(step.template, frame),
-            instructions=step.instructions,
+        request(
+            turn,
+            frame,
+            Generation(
+                frame_id=frame.frame_id,
+                step_id=step.id,
+                flow_id=frame.flow_id,
+                prompt=turn.render(step.template, frame),
+                instructions=step.instructions,
+            ),
         )
+    elif isinstance(step, WaitStep):
+        _wait(turn, frame, step)
     else:  # pragma: no cover - the loader only builds known step types
         raise AssertionError(f"unknown step {step!r}")
 
@@ -251,18 +264,41 @@ def _call(turn: TurnContext, frame: Frame, step: CallStep) -> None:
     turn.effect = call
 
 
+def request(turn: TurnContext, frame: Frame, effect: Effect) -> None:
+    """Ask the runtime for ``effect``; the frame keeps it so a crash before it is done can redo it."""
+    frame.status = WAITING_EFFECT
+    frame.context["effect"] = effect_as_dict(effect)
+    turn.effect = effect
+
+
 def _approval(turn: TurnContext, frame: Frame, step: ApprovalStep) -> None:
     env = turn.env(frame)
     assignee = expressions.evaluate(step.assignee, env) if step.assignee else None
     visit = _visit(frame, step)
-    frame.status = WAITING_EFFECT
-    turn.effect = ApprovalRequest(
-        frame_id=frame.frame_id,
-        step_id=step.id,
-        flow_id=frame.flow_id,
-        key=f"{frame.frame_id}/{step.id}/{visit}",
-        summary=turn.render(step.summary, frame) or turn.flow(frame).title,
-        role=step.role,
-        assignee=str(assignee) if assignee is not None else None,
-        timeout=step.timeout,
+    request(
+        turn,
+        frame,
+        ApprovalRequest(
+            frame_id=frame.frame_id,
+            step_id=step.id,
+            flow_id=frame.flow_id,
+            key=f"{frame.frame_id}/{step.id}/{visit}",
+            summary=turn.render(step.summary, frame) or turn.flow(frame).title,
+            role=step.role,
+            assignee=str(assignee) if assignee is not None else None,
+            timeout=step.timeout,
+        ),
     )
+
+
+def _wait(turn: TurnContext, frame: Frame, step: WaitStep) -> None:
+    text = turn.render(step.duration, frame)
+    try:
+        seconds = parse_duration(text)
+    except UserError as error:
+        _fail(turn, frame, f"step {step.id} cannot wait: {error}")
+        return
+    visit = _visit(frame, step)
+    key = f"{frame.frame_id}/{step.id}/{visit}"
+    turn.emit("timer.requested", flow=frame.flow_id, step=step.id, seconds=seconds, key=key)
+    request(turn, frame, Timer(frame.frame_id, step.id, frame.flow_id, key, seconds, "wait"))

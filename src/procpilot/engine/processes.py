@@ -42,6 +42,9 @@ class ProcessEngine(Protocol):
     def status(self, key: str) -> str | None:
         """The last published status, or None for an unknown key."""
 
+    def outcome(self, key: str) -> str | None:
+        """Whether the process is PENDING (or ENQUEUED), SUCCESS or ERROR; None for an unknown key."""
+
 
 class Registry:
     """Process bodies and steps by name; the engine looks them up when it runs or recovers."""

@@ -22,6 +22,7 @@ DEFAULT_RESPONSES = {
     "approval_rejected": "Your request ({{ flow }}) was rejected.{% if comment %} Reason: {{ comment }}{% endif %}",
     "approval_changes_requested": "Your request ({{ flow }}) needs changes: {{ comment }}",
     "approval_timeout": "Your request ({{ flow }}) expired without a decision.",
+    "tool_retry_later": "The system for {{ flow }} is not answering. I'll try again in {{ delay }} and tell you here how it went.",
 }
 
 
@@ -108,6 +109,21 @@ class TurnContext:
         self.state.frames.append(frame)
         self.emit("flow.started", flow=flow_id, frame=frame.frame_id, pattern=flow.pattern, parent=parent)
         return frame
+
+    def raise_to_top(self, frame: Frame) -> None:
+        """Move ``frame`` and the flows that called it to the top of the stack, keeping their order;
+        the frame they now cover is told to continue afterwards."""
+        chain = [frame]
+        while chain[0].parent and (parent := self.state.frame(chain[0].parent)) is not None:
+            chain.insert(0, parent)
+        if self.state.frames[-len(chain) :] == chain:
+            return
+        self.state.frames = [f for f in self.state.frames if f not in chain]
+        below = self.state.top
+        if below is not None and below.status in WAITING_STATES:
+            below.context["interrupted"] = True
+            self.emit("flow.interrupted", flow=below.flow_id, frame=below.frame_id)
+        self.state.frames.extend(chain)
 
     def pop(self, frame: Frame, kind: str) -> None:
         """Remove ``frame`` (completed or cancelled) and wake what was below it."""

@@ -89,11 +89,18 @@ def _check_flow(flow: Flow, flows: dict[str, Flow], tools: set[str]) -> list[Pro
         for target in step.targets():
             if target != END and target not in ids:
                 report(step, f"jumps to unknown step {target!r}", "a step id of this flow or END", target)
-        if isinstance(step, ApprovalStep) and step.timeout:
+        durations = [
+            getattr(step, name)
+            for name in ("timeout", "retry_delay", "duration")
+            if isinstance(getattr(step, name, None), str) and "{" not in getattr(step, name)
+        ]
+        for duration in durations:
             try:
-                parse_duration(step.timeout)
+                parse_duration(duration)
             except UserError as error:
-                report(step, str(error), "a duration like 48h or 2d", step.timeout)
+                report(step, str(error), "a duration like 30m, 48h or 2d", duration)
+        if isinstance(step, CallStep) and step.retry_delay and not step.retries:
+            report(step, "retry_delay without retries", "retries: N (how many more attempts)")
         for source in step.expressions():
             try:
                 used = expressions.names(source)

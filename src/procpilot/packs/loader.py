@@ -13,11 +13,13 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import jsonschema
 
 from procpilot.domain.errors import PackError, Problem, UserError
 from procpilot.domain.flows import Flow, HttpToolSpec, ModelUse, Pack, PackSettings
+from procpilot.domain.schedules import Cron, Schedule
 from procpilot.domain.slots import Option, SlotDef
 from procpilot.domain.steps import step_from_dict, step_kind
 from procpilot.packs.checks import check_flows
@@ -228,6 +230,32 @@ def load_pack(path: str | Path) -> LoadedPack:
         problems.append(
             Problem("pack.yaml", manifest.line(("database", "seed")), f"seed file {seed!r} does not exist")
         )
+    schedules = []
+    for index, raw in enumerate(spec.get("schedules") or []):
+        line = manifest.line(("schedules", index))
+        scheduled = merged.get(raw["flow"])
+        if scheduled is None or scheduled.pattern:
+            problems.append(
+                Problem(
+                    "pack.yaml", line, f"schedule runs unknown flow {raw['flow']!r}", "a flow id of this pack"
+                )
+            )
+        try:
+            Cron.parse(raw["cron"])
+        except UserError as error:
+            problems.append(Problem("pack.yaml", line, str(error), "e.g. '0 9 * * MON-FRI'"))
+        schedules.append(Schedule(raw["flow"], raw["cron"], tuple(raw.get("tenants") or ())))
+    try:
+        ZoneInfo(settings.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        problems.append(
+            Problem(
+                "pack.yaml",
+                manifest.line(("settings", "timezone")),
+                f"unknown time zone {settings.timezone!r}",
+                "e.g. Europe/Berlin or UTC",
+            )
+        )
     if problems:
         raise PackError(pack_id, problems)
     pack = Pack(
@@ -244,5 +272,6 @@ def load_pack(path: str | Path) -> LoadedPack:
         responses=dict(spec.get("responses") or {}),
         secrets=tuple(spec.get("secrets") or ()),
         models={use: ModelUse(**config) for use, config in (spec.get("models") or {}).items()},
+        schedules=tuple(schedules),
     )
     return LoadedPack(pack=pack, tools=tools)

@@ -85,6 +85,7 @@ _STEPS = {
         outputs={"type": "object", "additionalProperties": _TEXT},
         on_error=_STEP_ID,
         retries={"type": "integer", "minimum": 0, "maximum": 10},
+        retry_delay=_TEXT,
     ),
     "set": _step("set", {"type": "object", "minProperties": 1}),
     "branch": _step(
@@ -131,6 +132,7 @@ _STEPS = {
         send={"type": "boolean"},
     ),
     "respond": _step("respond", _TEXT, buttons={"type": "array", "items": _TEXT}),
+    "wait": _step("wait", _TEXT),
     "call_flow": _step("call_flow", _ID),
     "handoff": _step(
         "handoff",
@@ -247,6 +249,19 @@ def pack_schema() -> dict[str, Any]:
                     "http": {"type": "object", "additionalProperties": http_tool},
                 },
                 "additionalProperties": False,
+            },
+            "schedules": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["flow", "cron"],
+                    "properties": {
+                        "flow": _ID,
+                        "cron": _TEXT,
+                        "tenants": {"type": "array", "items": _TEXT},
+                    },
+                    "additionalProperties": False,
+                },
             },
             "database": {
                 "type": "object",

@@ -15,7 +15,9 @@ from procpilot.services.knowledge import KnowledgeService, Progress
 from procpilot.services.models import ModelRegistry, ModelService
 from procpilot.services.processes import ProcessService
 from procpilot.services.runtime import InlineRuntime
+from procpilot.services.schedules import ScheduleService
 from procpilot.services.settings import Settings
+from procpilot.services.timers import TimerService
 from procpilot.storage.accounts import AccountRepository
 from procpilot.storage.database import Database
 from procpilot.understanding.embeddings import MiniLMEncoder
@@ -49,10 +51,12 @@ class Container:
     encoder: SharedEncoder
     knowledge: KnowledgeService
     processes: ProcessService
+    timers: TimerService
+    schedules: ScheduleService
     engine: DBOSEngine | None = None
 
     def start_processes(self, executor_id: str | None = None) -> DBOSEngine:
-        """Run durable processes in this process (a worker): approval deadlines, webhooks.
+        """Run durable processes in this process (a worker): approval deadlines, timers, webhooks.
 
         DBOS recovers this executor's unfinished processes when it starts.
         """
@@ -115,6 +119,12 @@ def build(settings: Settings | None = None, *, load_packs: bool = True) -> Conta
     runtime.processes = processes
     approvals = ApprovalService(database, conversations, processes)
     processes.approvals = approvals
+    timers = TimerService(database, conversations)
+    processes.timers = timers
+    schedules = ScheduleService(
+        database, catalog, conversations, processes, catch_up_seconds=settings.schedule_catch_up_seconds
+    )
+    processes.schedules = schedules
     return Container(
         settings,
         database,
@@ -126,6 +136,8 @@ def build(settings: Settings | None = None, *, load_packs: bool = True) -> Conta
         encoder,
         knowledge,
         processes,
+        timers,
+        schedules,
     )
 
 

@@ -12,7 +12,7 @@ from procpilot.domain.commands import Command
 from procpilot.domain.errors import UserError
 from procpilot.domain.events import Event
 from procpilot.domain.state import DialogueState
-from procpilot.engine import ApprovalDecision, DialogueEngine, Outcome, Turn
+from procpilot.engine import ApprovalDecision, DialogueEngine, Outcome, TimerFired, Turn
 from procpilot.llm import ChatRequest, ChatResponse, ModelError
 from procpilot.llm.facts import keeps_facts, missing_facts
 from procpilot.services.catalog import PackCatalog, PackRuntime, Workspace
@@ -296,8 +296,11 @@ class ConversationService:
         state, _ = self._drive(Turn(state, [], pending), pack, ctx, record.version, events)
         return self._reply(conversation_id, state, events, [])
 
-    def resume_with(self, *, tenant: str, conversation_id: str, outcome: ApprovalDecision) -> Reply:
-        """Feed an outcome that arrived from outside (an approval decision) into a conversation."""
+    def resume_with(
+        self, *, tenant: str, conversation_id: str, outcome: ApprovalDecision | TimerFired
+    ) -> Reply:
+        """Feed an outcome that arrived from outside (an approval decision, a timer) into a
+        conversation; its messages are stored there although the person asked nothing."""
         record, pack, state, ctx = self._load(tenant, conversation_id)
         events: list[Event] = []
         turn = pack.engine.resume(state, outcome)

@@ -22,7 +22,8 @@ Turn assertions: bot_contains, bot_not_contains, bot_regex, flow_started, flow_c
 flow_cancelled, slots, tool_called, tool_not_called, commands, handoff, active_flows, and
 ``approval: {role, assignee, summary}`` for the task waiting in the conversation after the turn. Besides a ``user``
 turn, a step can be an approver's (``approve: {by, outcome, comment}``, with ``error`` to expect a
-refusal such as the four-eyes rule) or the deadline passing (``expire: true``); their assertions
+refusal such as the four-eyes rule), the deadline passing (``expire: true``) or the time of
+every waiting timer passing (``elapse: true``: wait steps, delayed tool retries); their assertions
 are on what the requester's conversation then shows.
 """
 
@@ -276,7 +277,21 @@ def _run_case(
     all_calls: list[str] = []
     for number, step in enumerate(case["steps"], start=1):
         expect = dict(step.get("expect") or {})
-        if "user" not in step:
+        if "elapse" in step:
+            # The time of every waiting timer passes (wait steps, delayed retries).
+            text = "elapse"
+            fired: list[Reply] = container.timers.elapse(tenant, conversation_id) if conversation_id else []
+            if not fired:
+                result.failures.append(f"turn {number} (elapse): no timer is waiting in this conversation")
+                break
+            reply = Reply(
+                fired[-1].conversation_id,
+                [m for r in fired for m in r.messages],
+                events=[e for r in fired for e in r.events],
+                active_flows=fired[-1].active_flows,
+            )
+            result.transcript += ["[time passes]", *(f"< {m['text']}" for m in reply.messages)]
+        elif "user" not in step:
             # An approver's turn (approve: {by, outcome, comment}) or the deadline passing (expire: true).
             text = "approve" if "approve" in step else "expire"
             task = _pending_task(container, tenant, conversation_id)

@@ -4,6 +4,8 @@
                     every process was down: the deadline is durable), the approval expires, the
                     waiting flow takes its ``on_timeout`` branch and the requester is told in their
                     conversation.
+    timer_watch     sleeps until a timer (a wait step, a delayed tool retry) is due and fires it.
+    scheduled_flow  one run of a pack's scheduled flow, started once per schedule and time.
     notify          posts an event to the configured webhook, retried with back-off.
 
 Both run on the process engine (DBOS) once a worker has started it (``procpilot worker`` or
@@ -56,6 +58,21 @@ def approval_watch(
     return str(decision)
 
 
+def timer_watch(ctx: ProcessContext, tenant: str, timer_id: str, due: float) -> str:
+    """Sleep until ``due`` (a Unix time; durable: a restart sleeps only what is left), then fire."""
+    ctx.publish("waiting")
+    while (remaining := ctx.step("clock.until", due)) > 0:
+        ctx.sleep(remaining)
+    ctx.step("timer.fire", tenant, timer_id)
+    ctx.publish("fired")
+    return "fired"
+
+
+def scheduled_flow(ctx: ProcessContext, tenant: str, pack_id: str, flow: str, at: str) -> str:
+    """One run of a scheduled flow (see ``procpilot.services.schedules``)."""
+    return str(ctx.step("schedule.run", tenant, pack_id, flow, at))
+
+
 def notify(ctx: ProcessContext, url: str, event: dict[str, Any]) -> str:
     ctx.step("webhook.post", url, event)
     return "sent"
@@ -68,10 +85,16 @@ class ProcessService:
         self.webhook_url = webhook_url
         self.engine: ProcessEngine | None = None
         self.approvals: Any = None  # the ApprovalService, set by the container
+        self.timers: Any = None  # the TimerService, set by the container
+        self.schedules: Any = None  # the ScheduleService, set by the container
 
     def register(self, registry: Registry) -> None:
         registry.process("approval_watch", approval_watch)
         registry.process("notify", notify)
+        registry.process("timer_watch", timer_watch)
+        registry.step("timer.fire", self.fire_timer)
+        registry.process("scheduled_flow", scheduled_flow)
+        registry.step("schedule.run", self.run_scheduled)
         registry.step("approval.expire", self.expire_approval)
         registry.step("webhook.post", post_webhook, retried=True)
         registry.step("clock.until", seconds_until)
@@ -93,6 +116,21 @@ class ProcessService:
             due=time.time() + seconds,
             webhook_url=self.webhook_url,
         )
+
+    def watch_timer(self, tenant: str, timer_id: str, due: float) -> None:
+        if self.engine is None:
+            log.info(
+                "timer.not_watched", timer=timer_id, reason="no worker is running; a worker fires it late"
+            )
+            return
+        self.engine.start(
+            "timer_watch", f"timer:{tenant}:{timer_id}", tenant=tenant, timer_id=timer_id, due=due
+        )
+
+    def start_scheduled(self, key: str, tenant: str, pack_id: str, flow: str, at: str) -> None:
+        if self.engine is None:
+            raise RuntimeError("scheduled flows run on a worker: start one with `procpilot worker`")
+        self.engine.start("scheduled_flow", key, tenant=tenant, pack_id=pack_id, flow=flow, at=at)
 
     def approval_decided(self, tenant: str, approval_id: str, outcome: str, by: str | None) -> None:
         """Stop the approval's deadline (if it has one) and tell the webhook.
@@ -134,6 +172,15 @@ class ProcessService:
             return "decided before the deadline"
         log.info("approval.expired", tenant=tenant, approval=approval_id)
         return TIMEOUT
+
+    def fire_timer(self, tenant: str, timer_id: str) -> str:
+        """Step: the timer is due (see ``TimerService.fire``)."""
+        assert self.timers is not None, "the container sets the timer service"
+        return "fired" if self.timers.fire(tenant, timer_id) is not None else "fired before"
+
+    def run_scheduled(self, tenant: str, pack_id: str, flow: str, at: str) -> str:
+        assert self.schedules is not None, "the container sets the schedule service"
+        return str(self.schedules.run(tenant, pack_id, flow, at))
 
 
 def seconds_until(due: float) -> float:

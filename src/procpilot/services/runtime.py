@@ -7,6 +7,7 @@ repeated after a crash does not repeat its side effect.
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 import uuid
 from dataclasses import dataclass
@@ -22,6 +23,8 @@ from procpilot.engine import (
     Generation,
     GenerationResult,
     Outcome,
+    Timer,
+    TimerStarted,
     ToolCall,
     ToolResult,
 )
@@ -32,6 +35,7 @@ from procpilot.services.processes import ProcessService
 from procpilot.storage.conversations import ConversationRepository
 from procpilot.storage.database import Database
 from procpilot.storage.processes import ProcessRepository
+from procpilot.storage.timers import TimerRepository
 from procpilot.tools.runner import ToolRunner
 
 log = structlog.get_logger(__name__)
@@ -72,6 +76,8 @@ class InlineRuntime:
             return self._approval(effect, ctx)
         if isinstance(effect, Generation):
             return self._generate(effect, ctx)
+        if isinstance(effect, Timer):
+            return self._timer(effect, ctx)
         raise AssertionError(f"unknown effect {effect!r}")
 
     def _generate(self, effect: Generation, ctx: EffectContext) -> GenerationResult:
@@ -152,3 +158,20 @@ class InlineRuntime:
             self.processes.watch_approval(ctx.tenant, approval_id, parse_duration(request.timeout))
         label = request.assignee or (f"the {request.role} team" if request.role else "an approver")
         return ApprovalHandle(request.frame_id, request.step_id, approval_id, label)
+
+    def _timer(self, timer: Timer, ctx: EffectContext) -> TimerStarted:
+        """Store the timer (once per key) and, with a worker running, a process that fires it."""
+        due = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=timer.seconds)
+        with self.database.transaction() as c:
+            stored = TimerRepository(c, ctx.tenant).create(
+                id=f"tmr_{uuid.uuid4().hex[:12]}",
+                conversation_id=ctx.conversation_id,
+                frame_id=timer.frame_id,
+                step_id=timer.step_id,
+                key=f"{ctx.conversation_id}:{timer.key}",
+                purpose=timer.purpose,
+                due_at=due,
+            )
+        if self.processes is not None:
+            self.processes.watch_timer(ctx.tenant, str(stored["id"]), stored["due_at"].timestamp())
+        return TimerStarted(timer.frame_id, timer.step_id, stored["key"], stored["due_at"].isoformat())

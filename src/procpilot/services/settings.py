@@ -61,6 +61,10 @@ class Settings(BaseSettings):
         default=120.0,
         description="A conversation left mid-effect this long (its process died) is finished by a worker.",
     )
+    schedule_catch_up_seconds: float = Field(
+        default=3600.0,
+        description="A scheduled flow's run missed while no worker ran is made up if at most this late.",
+    )
 
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.data_dir / 'procpilot.sqlite').resolve()}"

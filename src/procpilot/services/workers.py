@@ -8,7 +8,8 @@ A live worker is never declared dead while its heartbeat thread runs; a worker t
 lease gone (it stalled longer than the lease) stops at once, because another worker owns its work now.
 
 Workers also finish conversations whose process died in the middle of an effect (status "working"
-for longer than ``stalled_seconds``): the tool call replays from its idempotency record.
+for longer than ``stalled_seconds``): the tool call replays from its idempotency record; fire
+timers that no process watched; and start the packs' scheduled flows when they are due.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from procpilot.storage.conversations import stalled
 from procpilot.storage.workers import LeaseRepository
 
 log = structlog.get_logger(__name__)
+
+SCHEDULE_TICK_SECONDS = 1.0
 
 
 class LeaseLost(RuntimeError):
@@ -49,6 +52,7 @@ class Worker:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._finisher: threading.Thread | None = None
+        self._scheduler: threading.Thread | None = None
 
     def start(self) -> None:
         with self.container.database.transaction() as c:
@@ -59,6 +63,8 @@ class Worker:
         # Finishing stalled conversations runs tools: never in the heartbeat's thread.
         self._finisher = threading.Thread(target=self._finish_loop, name="finish-stalled", daemon=True)
         self._finisher.start()
+        self._scheduler = threading.Thread(target=self._schedule_loop, name="schedules", daemon=True)
+        self._scheduler.start()
         log.info("worker.started", executor=self.executor_id, lease_seconds=self.lease_seconds)
 
     def _run(self) -> None:
@@ -103,8 +109,19 @@ class Worker:
         while not self._stop.wait(self.lease_seconds):
             try:
                 self.finish_stalled()
+                # Timers set while no worker ran have no process watching them: fire them late.
+                self.container.timers.fire_overdue(2 * self.lease_seconds)
             except Exception as error:  # a database hiccup: try again later
                 log.warning("worker.finish_failed", error=str(error))
+
+    def _schedule_loop(self) -> None:
+        if not any(r.loaded.pack.schedules for r in self.container.catalog.packs.values()):
+            return
+        while not self._stop.wait(SCHEDULE_TICK_SECONDS):
+            try:
+                self.container.schedules.tick()
+            except Exception as error:  # a database hiccup: the next tick starts what is due
+                log.warning("worker.schedule_failed", error=str(error))
 
     def finish_stalled(self) -> int:
         """Finish conversations whose process died during an effect (a tool call cut off by a
@@ -131,7 +148,7 @@ class Worker:
 
     def stop(self) -> None:
         self._stop.set()
-        for thread in (self._thread, self._finisher):
+        for thread in (self._thread, self._finisher, self._scheduler):
             if thread is not None:
                 thread.join(timeout=5)
         if not self.lost:

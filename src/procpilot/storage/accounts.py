@@ -18,6 +18,9 @@ class AccountRepository:
         if not exists:
             self.c.execute(tenants.insert().values(id=tenant_id, name=name or tenant_id))
 
+    def tenant_ids(self) -> list[str]:
+        return [str(t) for t in self.c.execute(sa.select(tenants.c.id).order_by(tenants.c.id)).scalars()]
+
     def tenant_exists(self, tenant_id: str) -> bool:
         return self.c.execute(sa.select(tenants.c.id).where(tenants.c.id == tenant_id)).scalar() is not None
 

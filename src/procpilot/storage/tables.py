@@ -220,6 +220,26 @@ kb_chunks = sa.Table(
     sa.Index("ix_kb_chunks_document", "document_id"),
 )
 
+# Durable timers of waiting flows: wait steps and delayed tool retries. The process engine fires
+# them when they fall due; this row is what is waiting, for timelines, tests and safety scans.
+timers = sa.Table(
+    "timers",
+    metadata,
+    sa.Column("id", sa.String(100), primary_key=True),
+    sa.Column("tenant_id", sa.String(64), sa.ForeignKey("tenants.id"), nullable=False),
+    sa.Column("conversation_id", sa.String(100), sa.ForeignKey("conversations.id"), nullable=False),
+    sa.Column("frame_id", sa.String(64), nullable=False),
+    sa.Column("step_id", sa.String(100), nullable=False),
+    sa.Column("key", sa.String(300), nullable=False),
+    sa.Column("purpose", sa.String(16), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False, server_default="pending"),
+    sa.Column("due_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=_NOW),
+    sa.Column("fired_at", sa.DateTime(timezone=True)),
+    sa.UniqueConstraint("tenant_id", "key"),
+    sa.Index("ix_timers_due", "status", "due_at"),
+)
+
 DIALECT_ONLY = ("kb_fts", "search_vector", "ix_kb_chunks_search", "embedding_vec")
 
 # Workers of the process engine and their heartbeats. Not tenant data: a worker serves every tenant.

@@ -16,6 +16,7 @@ from procpilot.domain.steps.generate import GenerateStep
 from procpilot.domain.steps.handoff import HandoffStep
 from procpilot.domain.steps.respond import RespondStep
 from procpilot.domain.steps.set import SetStep
+from procpilot.domain.steps.wait import WaitStep
 
 STEP_TYPES: dict[str, Any] = {
     cls.key: cls
@@ -31,6 +32,7 @@ STEP_TYPES: dict[str, Any] = {
         CallFlowStep,
         HandoffStep,
         EndStep,
+        WaitStep,
     )
 }
 
@@ -67,6 +69,7 @@ __all__ = [
     "SetStep",
     "Step",
     "Validation",
+    "WaitStep",
     "step_from_dict",
     "step_kind",
 ]

@@ -12,7 +12,9 @@ from procpilot.domain.steps.base import Step, common
 class CallStep(Step):
     """``args`` values are expressions (strings) or literals; ``result`` names the slot for the
     whole result; ``outputs`` maps further slots to expressions over ``result``.
-    ``on_error`` is the step to take when the tool fails; without it the flow ends with a message."""
+    ``on_error`` is the step to take when the tool fails; without it the flow ends with a message.
+    ``retries`` more attempts follow a failure: at once, or after ``retry_delay`` (a duration,
+    doubled for each further attempt) as durable timers, telling the person it will try again."""
 
     key: ClassVar[str] = "call"
 
@@ -22,6 +24,7 @@ class CallStep(Step):
     outputs: dict[str, str] = field(default_factory=dict)
     on_error: str | None = None
     retries: int = 0
+    retry_delay: str | None = None
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CallStep:
@@ -33,6 +36,7 @@ class CallStep(Step):
             outputs={str(k): str(v) for k, v in (data.get("outputs") or {}).items()},
             on_error=data.get("on_error"),
             retries=int(data.get("retries", 0)),
+            retry_delay=data.get("retry_delay"),
         )
 
     def targets(self) -> list[str]:
@@ -53,4 +57,6 @@ class CallStep(Step):
             body["outputs"] = self.outputs
         if self.retries:
             body["retries"] = self.retries
+        if self.retry_delay:
+            body["retry_delay"] = self.retry_delay
         return body
