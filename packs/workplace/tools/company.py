@@ -173,7 +173,7 @@ def seed(db: sqlite3.Connection, data_dir: Path) -> None:
             merchant TEXT, cost_centre TEXT, approved_by TEXT, reference TEXT);
         CREATE TABLE access (
             id INTEGER PRIMARY KEY, employee_id TEXT, system_id TEXT, expires_on TEXT, approved_by TEXT,
-            reference TEXT);
+            reference TEXT, revoked_on TEXT);
         """
     )
     db.executemany("INSERT INTO departments VALUES (?, ?, ?)", DEPARTMENTS)
@@ -300,6 +300,28 @@ def grant_access(ctx: ToolContext, employee_id: str, system_id: str, days: int, 
         (employee_id, system_id, expires, approved_by, reference),
     )
     return {"reference": reference, "expires_on": expires}
+
+
+@toolset.tool(writes=True)
+def revoke_access(ctx: ToolContext, reference: str) -> dict:
+    """End one access grant (its time is up)."""
+    assert ctx.db is not None
+    changed = ctx.db.execute(
+        "UPDATE access SET revoked_on = ? WHERE reference = ? AND revoked_on IS NULL",
+        (date.today().isoformat(), reference),
+    ).rowcount
+    return {"reference": reference, "revoked": changed == 1}
+
+
+@toolset.tool(writes=True)
+def revoke_expired_access(ctx: ToolContext) -> dict:
+    """End every access grant whose expiry date has passed (the daily sweep)."""
+    assert ctx.db is not None
+    today = date.today().isoformat()
+    changed = ctx.db.execute(
+        "UPDATE access SET revoked_on = ? WHERE expires_on < ? AND revoked_on IS NULL", (today, today)
+    ).rowcount
+    return {"revoked": changed}
 
 
 @toolset.tool
