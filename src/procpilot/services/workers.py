@@ -115,9 +115,10 @@ class Worker:
                 log.warning("worker.finish_failed", error=str(error))
 
     def _schedule_loop(self) -> None:
-        if not any(r.loaded.pack.schedules for r in self.container.catalog.packs.values()):
-            return
         while not self._stop.wait(SCHEDULE_TICK_SECONDS):
+            # Asked every tick (in memory): packs reloaded with schedules are served without a restart.
+            if not any(r.loaded.pack.schedules for r in self.container.catalog.packs.values()):
+                continue
             try:
                 self.container.schedules.tick()
             except Exception as error:  # a database hiccup: the next tick starts what is due
