@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: demo test install lint types layers unit packs-test soak clean
+.PHONY: demo test install assets browser lint types layers unit packs-test soak clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,7 +20,21 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
-install: $(STAMP)
+# The web app's front-end files, from the npm registry (package-lock.json pins them); served by
+# procpilot itself, never from a CDN.
+HTMX := src/procpilot/web/static/vendor/htmx.min.js
+$(HTMX): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	mkdir -p $(dir $(HTMX))
+	cp node_modules/htmx.org/dist/htmx.min.js $(HTMX)
+
+assets: $(HTMX)
+
+install: $(STAMP) $(HTMX)
+
+# Browser tests drive Debian's chromium headless (Playwright never downloads a browser here).
+browser:
+	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 demo: install
 	$(BIN)/procpilot validate packs/retail
@@ -52,7 +66,7 @@ types: install
 layers: install
 	$(BIN)/lint-imports
 
-unit: install
+unit: install browser
 	$(BIN)/pytest -q -p no:cacheprovider
 
 packs-test: install

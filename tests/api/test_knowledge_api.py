@@ -8,29 +8,26 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from procpilot.api.app import create_app
-from procpilot.services.container import build
-from procpilot.services.settings import Settings
-from procpilot.storage.accounts import AccountRepository
-from tests.conftest import MINI
+from tests.api.conftest import Env, make_env
 
-ADMIN = {"X-Roles": "admin"}
-GLOBEX = {"X-Tenant": "globex"}
+ADMIN: dict = {}
+GLOBEX: dict = {}
+STAFF: dict = {}
+USER: dict = {}
 
 
 @pytest.fixture
 def client(tmp_path: Path) -> Iterator[TestClient]:
-    packs = tmp_path / "packs"
-    packs.mkdir()
-    (packs / "mini").symlink_to(MINI)
-    settings = Settings(data_dir=tmp_path / "data", packs_dir=packs)
-    container = build(settings)
-    with container.database.transaction() as c:
-        AccountRepository(c).ensure_tenant("globex")
-    container.prepare()  # ingests the mini pack's knowledge/ (shared by every tenant)
-    with TestClient(create_app(settings, container)) as c:
-        yield c
-    container.close()
+    for env in make_env(tmp_path, knowledge=True):
+        _keys(env)
+        yield env.client
+
+
+def _keys(env: Env) -> None:
+    USER.clear(), USER.update(env.key("default"))
+    ADMIN.clear(), ADMIN.update(env.key("default", ("admin",)))
+    GLOBEX.clear(), GLOBEX.update(env.key("globex"))
+    STAFF.clear(), STAFF.update(env.key("default", ("agent_user", "staff")))
 
 
 def upload(client: TestClient, name: str, text: str, labels: str = "", headers: dict | None = None) -> dict:
@@ -45,7 +42,7 @@ def upload(client: TestClient, name: str, text: str, labels: str = "", headers: 
 
 
 def test_the_packs_documents_answer_every_tenant_with_a_citation_to_open(client: TestClient) -> None:
-    for headers in ({}, GLOBEX):
+    for headers in (USER, GLOBEX):
         body = client.post(
             "/api/knowledge/mini/ask", json={"question": "how much can I send at once?"}, headers=headers
         ).json()
@@ -60,7 +57,7 @@ def test_an_upload_belongs_to_its_tenant(client: TestClient) -> None:
     report = upload(client, "loans.md", "# Loans\n\nPersonal loans start at 6.9% APR for members.")
     assert report["added"] == ["loans.md"] and report["chunks"] == 1
     mine = client.post(
-        "/api/knowledge/mini/ask", json={"question": "what APR do personal loans have?"}
+        "/api/knowledge/mini/ask", json={"question": "what APR do personal loans have?"}, headers=USER
     ).json()
     assert mine["found"] and "6.9%" in mine["text"]
     theirs = client.post(
@@ -69,7 +66,7 @@ def test_an_upload_belongs_to_its_tenant(client: TestClient) -> None:
     assert "6.9%" not in theirs["text"] and all(p["source"] != "loans.md" for p in theirs["passages"])
     url = mine["citations"][0]["url"]
     assert client.get(url, headers=GLOBEX).status_code == 404
-    sources = {d["source"] for d in client.get("/api/knowledge/mini/documents").json()}
+    sources = {d["source"] for d in client.get("/api/knowledge/mini/documents", headers=USER).json()}
     assert sources == {"faq.md", "loans.md"}
 
 
@@ -81,16 +78,18 @@ def test_labelled_uploads_are_read_by_label_holders_only(client: TestClient) -> 
         "staff",
     )
     question = {"question": "when do agents escalate card fraud?"}
-    assert "5000" not in client.post("/api/knowledge/mini/ask", json=question).json()["text"]
-    staff = client.post("/api/knowledge/mini/ask", json=question, headers={"X-Roles": "staff"}).json()
+    assert "5000" not in client.post("/api/knowledge/mini/ask", json=question, headers=USER).json()["text"]
+    staff = client.post("/api/knowledge/mini/ask", json=question, headers=STAFF).json()
     assert "5000" in staff["text"]
-    assert client.get(staff["citations"][0]["url"]).status_code == 404
-    assert client.get(staff["citations"][0]["url"], headers={"X-Roles": "staff"}).status_code == 200
+    assert client.get(staff["citations"][0]["url"], headers=USER).status_code == 404
+    assert client.get(staff["citations"][0]["url"], headers=STAFF).status_code == 200
 
 
-def test_uploads_and_deletes_need_the_admin_role_and_good_files(client: TestClient) -> None:
+def test_uploads_and_deletes_need_a_designer_or_admin_and_good_files(client: TestClient) -> None:
     denied = client.post(
-        "/api/knowledge/mini/documents", files={"file": ("a.md", b"# A\n\ntext", "text/markdown")}
+        "/api/knowledge/mini/documents",
+        files={"file": ("a.md", b"# A\n\ntext", "text/markdown")},
+        headers=USER,
     )
     assert denied.status_code == 403 and denied.headers["content-type"] == "application/problem+json"
     bad = client.post(
@@ -100,11 +99,11 @@ def test_uploads_and_deletes_need_the_admin_role_and_good_files(client: TestClie
     )
     assert bad.status_code == 400 and "unsupported format" in bad.json()["detail"]
     upload(client, "hours.md", "# Hours\n\nThe call centre answers from 7 to 10 every day.")
-    listed = client.get("/api/knowledge/mini/documents").json()
+    listed = client.get("/api/knowledge/mini/documents", headers=USER).json()
     own = next(d for d in listed if d["source"] == "hours.md")
     shared = next(d for d in listed if d["source"] == "faq.md")
-    assert client.delete(f"/api/knowledge/mini/documents/{own['id']}").status_code == 403
+    assert client.delete(f"/api/knowledge/mini/documents/{own['id']}", headers=USER).status_code == 403
     assert client.delete(f"/api/knowledge/mini/documents/{own['id']}", headers=ADMIN).status_code == 204
-    assert client.get(f"/api/knowledge/mini/documents/{own['id']}").status_code == 404
+    assert client.get(f"/api/knowledge/mini/documents/{own['id']}", headers=USER).status_code == 404
     # A pack's own documents are not the tenant's to delete.
     assert client.delete(f"/api/knowledge/mini/documents/{shared['id']}", headers=ADMIN).status_code == 404

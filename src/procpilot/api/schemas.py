@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
+
+ID = r"^[A-Za-z0-9_.@:-]+$"
 
 
-class MessageIn(BaseModel):
-    """A person's message. ``pack`` is needed when the conversation is new."""
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class MessageIn(Strict):
+    """A person's message to a conversation."""
 
     text: str = Field(min_length=1, max_length=4000)
-    pack: str | None = Field(default=None, max_length=100)
 
 
 class NewConversationIn(MessageIn):
-    pack: str = Field(max_length=100)
-    conversation_id: str | None = Field(default=None, max_length=100, pattern=r"^[A-Za-z0-9_.:-]+$")
+    pack: str = Field(min_length=1, max_length=100)
+    conversation_id: str | None = Field(default=None, min_length=1, max_length=100, pattern=ID)
 
 
 class Button(BaseModel):
@@ -37,11 +42,83 @@ class ReplyOut(BaseModel):
     handed_off: bool
 
 
-class QuestionIn(BaseModel):
+class QuestionIn(Strict):
     question: str = Field(min_length=1, max_length=2000)
-    mode: str = Field(default="hybrid", pattern="^(hybrid|fts|vector)$")
+    mode: Literal["hybrid", "fts", "vector"] = "hybrid"
 
 
-class DecisionIn(BaseModel):
-    outcome: str = Field(pattern="^(approved|rejected|changes_requested)$")
+class DecisionIn(Strict):
+    outcome: Literal["approved", "rejected", "changes_requested"]
     comment: str = Field(default="", max_length=2000)
+
+
+class LoginIn(Strict):
+    tenant: str = Field(default="default", min_length=1, max_length=64)
+    username: str = Field(min_length=1, max_length=200)
+    password: str = Field(min_length=1, max_length=1000)
+
+
+class LanguageIn(Strict):
+    language: Literal["en", "zh"]
+
+
+class StartProcessIn(Strict):
+    pack: str = Field(min_length=1, max_length=100)
+    flow: str = Field(min_length=1, max_length=100)
+    slots: dict[str, Any] = Field(default_factory=dict, max_length=50)
+
+
+class UserIn(Strict):
+    username: str = Field(min_length=1, max_length=64, pattern=ID)
+    id: str | None = Field(default=None, min_length=1, max_length=64, pattern=ID)
+    display_name: str = Field(default="", max_length=200)
+    password: str | None = Field(default=None, min_length=10, max_length=1000)
+    roles: list[str] = Field(default_factory=lambda: ["agent_user"], max_length=50)
+    language: Literal["en", "zh"] = "en"
+
+
+class UserChangeIn(Strict):
+    display_name: str | None = Field(default=None, max_length=200)
+    password: str | None = Field(default=None, min_length=10, max_length=1000)
+    roles: list[str] | None = Field(default=None, max_length=50)
+    language: Literal["en", "zh"] | None = None
+    active: bool | None = None
+
+
+class TenantIn(Strict):
+    id: str = Field(min_length=1, max_length=64, pattern=ID)
+    name: str = Field(min_length=1, max_length=200)
+    admin_username: str = Field(min_length=1, max_length=64, pattern=ID)
+    admin_password: str = Field(min_length=10, max_length=1000)
+
+
+class KeyIn(Strict):
+    name: str = Field(min_length=1, max_length=200)
+    roles: list[str] = Field(default_factory=lambda: ["agent_user"], max_length=50)
+
+
+# -- the OpenAI-compatible endpoint ---------------------------------------------------------
+
+
+class ChatPart(BaseModel):
+    type: str = Field(max_length=50)
+    text: str | None = Field(default=None, max_length=4000)
+
+
+class ChatMessageIn(BaseModel):
+    role: Literal["system", "developer", "user", "assistant", "tool"]
+    content: str | list[ChatPart] | None = None
+
+    def text(self) -> str:
+        if isinstance(self.content, list):
+            return "".join(part.text or "" for part in self.content if part.type == "text")
+        return self.content or ""
+
+
+class ChatCompletionIn(BaseModel):
+    """The fields procpilot reads; sampling fields are accepted and ignored (flows answer)."""
+
+    model: str = Field(min_length=1, max_length=100)
+    messages: list[ChatMessageIn] = Field(min_length=1, max_length=500)
+    stream: bool = False
+    user: str | None = Field(default=None, max_length=200)

@@ -18,6 +18,7 @@ from procpilot.domain.errors import ProcpilotError
 from procpilot.services import intent_service
 from procpilot.services import packs as pack_service
 from procpilot.services.container import build
+from procpilot.services.demo import ensure_demo_accounts
 from procpilot.services.logging import configure_logging
 from procpilot.services.pack_tests import CaseResult, run_pack_tests
 from procpilot.services.settings import Settings
@@ -230,7 +231,9 @@ def document_progress(label: str) -> Iterator[Callable[[int, int, str], None]]:
 
 
 @app.command()
-def setup() -> None:
+def setup(
+    demo: Annotated[bool, typer.Option("--demo", help="Also create the demo logins and print them.")] = False,
+) -> None:
     """Create the database, load the packs, seed their business data and ingest their documents
     (safe to repeat: only new and changed documents are ingested again)."""
     container = build(Settings())
@@ -238,6 +241,11 @@ def setup() -> None:
         prepared = container.prepare(progress)
     for line in prepared:
         console.print(f"  prepared {line}", highlight=False)
+    if demo:
+        logins = ensure_demo_accounts(container.accounts, container.settings.default_tenant)
+        console.print(f"  demo logins (tenant {container.settings.default_tenant}):", highlight=False)
+        for line in logins:
+            console.print(f"    {line}", highlight=False)
     for name, error in container.catalog.errors.items():
         err.print(f"[yellow]refused pack {name}[/]: {error}", highlight=False)
     container.close()
@@ -257,6 +265,67 @@ def init(
     for path in written:
         console.print(f"  created {path}")
     console.print(f"Next: procpilot validate {target} && procpilot test {target}")
+
+
+users = typer.Typer(help="People's accounts and systems' API keys.", no_args_is_help=True)
+app.add_typer(users, name="users")
+
+
+@users.command("add")
+def users_add(
+    username: Annotated[str, typer.Argument(help="The login name.")],
+    roles: Annotated[
+        str,
+        typer.Option(
+            help="Comma-separated: admin, designer, approver, agent_user, auditor, or business roles."
+        ),
+    ] = "agent_user",
+    user_id: Annotated[
+        str | None, typer.Option("--id", help="The id packs see as user.id (default: the user name).")
+    ] = None,
+    name: Annotated[str, typer.Option(help="Display name.")] = "",
+    tenant: Annotated[str | None, typer.Option(help="Tenant (default: the default tenant).")] = None,
+) -> None:
+    """Create a login; the password is asked for (at least 10 characters)."""
+    password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    container = build(Settings(), load_packs=False)
+    try:
+        created = container.accounts.ensure_account(
+            tenant or container.settings.default_tenant,
+            username,
+            password,
+            tuple(r.strip() for r in roles.split(",") if r.strip()),
+            user_id=user_id,
+            display_name=name,
+        )
+    except ProcpilotError as error:
+        err.print(f"[red]{error}[/]")
+        raise typer.Exit(2) from None
+    finally:
+        container.close()
+    console.print(f"created {username}" if created else f"{username} exists; nothing changed")
+
+
+@users.command("key")
+def users_key(
+    name: Annotated[str, typer.Argument(help="What uses the key (a system's name).")],
+    roles: Annotated[str, typer.Option(help="Comma-separated roles of the key.")] = "agent_user",
+    tenant: Annotated[str | None, typer.Option(help="Tenant (default: the default tenant).")] = None,
+) -> None:
+    """Issue an API key for a system; it is printed once (only its hash is kept)."""
+    container = build(Settings(), load_packs=False)
+    try:
+        key = container.accounts.issue_key(
+            tenant or container.settings.default_tenant,
+            name,
+            tuple(r.strip() for r in roles.split(",") if r.strip()),
+        )
+    except ProcpilotError as error:
+        err.print(f"[red]{error}[/]")
+        raise typer.Exit(2) from None
+    finally:
+        container.close()
+    console.print(key, highlight=False)
 
 
 train = typer.Typer(help="Train, list and promote models.", no_args_is_help=True)

@@ -52,9 +52,10 @@ class CorrectSlot(Command):
 
 @dataclass(frozen=True)
 class CancelFlow(Command):
-    """Stop the active flow."""
+    """Stop the active flow, or the flow running in ``frame`` (an operator cancelling an instance)."""
 
     name: ClassVar[str] = "cancel_flow"
+    frame: str | None = None
 
 
 @dataclass(frozen=True)

@@ -64,6 +64,14 @@ class PermissionDenied(UserError):
     """The caller may not do this (a missing role, another person's request)."""
 
 
+class NotAuthenticated(UserError):
+    """No valid credentials: a missing, wrong, revoked or expired key, password or session."""
+
+
+class NotFound(UserError):
+    """What was asked for does not exist, or is not the caller's to see (the same answer for both)."""
+
+
 class RunTimeError(ProcpilotError):
     """Something failed while running; the input was fine."""
 

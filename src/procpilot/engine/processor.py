@@ -59,7 +59,7 @@ def apply(turn: TurnContext, command: Command) -> None:
     elif isinstance(command, CorrectSlot):
         _correct(turn, command.slot, command.value)
     elif isinstance(command, CancelFlow):
-        _cancel(turn)
+        _cancel(turn, command.frame)
     elif isinstance(command, Confirm | Deny):
         _answer(turn, isinstance(command, Confirm))
     elif isinstance(command, AskKnowledge):
@@ -218,8 +218,8 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def _cancel(turn: TurnContext) -> None:
-    frame = turn.user_frame()
+def _cancel(turn: TurnContext, frame_id: str | None = None) -> None:
+    frame = turn.state.frame(frame_id) if frame_id else turn.user_frame()
     if frame is None:
         turn.emit("flow.cancel_ignored", reason="no active flow")
         _not_understood(turn, "cancel with nothing to cancel")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from procpilot.domain.errors import StateConflict, UserError
+from procpilot.domain.access import Permission, Principal
+from procpilot.domain.errors import NotFound, PermissionDenied, StateConflict, UserError
 from procpilot.engine import ApprovalDecision
 from procpilot.services.conversations import ConversationService, Reply
 from procpilot.services.processes import ProcessService
@@ -29,6 +30,56 @@ class ApprovalService:
         with self.database.transaction() as c:
             return ProcessRepository(c, tenant).pending_approvals()
 
+    def inbox(
+        self, principal: Principal, status: str | None = "pending", everyone: bool = False
+    ) -> list[dict[str, Any]]:
+        """Tasks assigned to the principal or to one of their roles; the tenant's with ``everyone``
+        (admins and auditors)."""
+        if everyone:
+            principal.require(Permission.READ_ALL, "listing every approval task")
+        else:
+            principal.require(Permission.APPROVE, "an approvals inbox")
+        with self.database.transaction() as c:
+            repo = ProcessRepository(c, principal.tenant)
+            if everyone:
+                return repo.approvals(status=status)
+            return repo.approvals(status=status, assignee=principal.id, roles=principal.roles)
+
+    def task(self, principal: Principal, approval_id: str) -> dict[str, Any]:
+        with self.database.transaction() as c:
+            task = ProcessRepository(c, principal.tenant).approval(approval_id)
+        if task is None or not (
+            principal.can(Permission.READ_ALL)
+            or self._assigned(principal, task)
+            or task["requester"] == principal.id
+        ):
+            raise NotFound(f"no approval {approval_id}")
+        return task
+
+    @staticmethod
+    def _assigned(principal: Principal, task: dict[str, Any]) -> bool:
+        if task["assignee"]:
+            return bool(task["assignee"] == principal.id)
+        return task["role"] is None or task["role"] in principal.roles
+
+    def decide_as(
+        self, principal: Principal, approval_id: str, outcome: str, comment: str = "", text: str | None = None
+    ) -> Reply:
+        """A person's decision: the task must be theirs (or they are an admin), never their own request."""
+        principal.require(Permission.APPROVE, "deciding approvals")
+        task = self.task(principal, approval_id)
+        if not (self._assigned(principal, task) or principal.can(Permission.ADMINISTER)):
+            who = task["assignee"] or f"the {task['role']} role"
+            raise PermissionDenied(f"approval {approval_id} is assigned to {who}")
+        return self.decide(
+            tenant=principal.tenant,
+            approval_id=approval_id,
+            outcome=outcome,
+            by=principal.id,
+            comment=comment,
+            text=text,
+        )
+
     def decide(
         self,
         *,
@@ -46,7 +97,7 @@ class ApprovalService:
             repo = ProcessRepository(c, tenant)
             task = repo.approval(approval_id)
             if task is None:
-                raise UserError(f"no approval {approval_id}")
+                raise NotFound(f"no approval {approval_id}")
             if task["requester"] and task["requester"] == by:
                 raise UserError("you cannot decide your own request (four-eyes rule)")
             if not repo.decide(approval_id, outcome, by, comment):

@@ -135,6 +135,10 @@ class PackCatalog:
             except PackError as error:
                 errors[folder.name] = error
                 log.error("pack.refused", pack=folder.name, problems=[str(p) for p in error.problems])
+                # A broken edit of a served pack does not take it away: the last good version stays.
+                kept = next((r for r in self.packs.values() if Path(r.loaded.pack.root) == folder), None)
+                if kept is not None:
+                    packs[kept.id] = kept
                 continue
             packs[runtime.id] = runtime
             log.info("pack.loaded", pack=runtime.id, flows=len(runtime.loaded.pack.flows))
@@ -169,14 +173,17 @@ class PackCatalog:
                 "id": r.id,
                 "name": r.loaded.pack.name,
                 "version": r.loaded.pack.version,
-                "status": "loaded",
+                "description": r.loaded.pack.description,
+                "status": "loaded" if r.id not in self.errors else "loaded; its new version was refused",
                 "flows": [f.id for f in r.loaded.pack.user_flows()],
+                **({"problems": [str(p) for p in self.errors[r.id].problems]} if r.id in self.errors else {}),
             }
             for r in self.packs.values()
         ]
         rows += [
             {"id": name, "status": "refused", "problems": [str(p) for p in error.problems]}
             for name, error in self.errors.items()
+            if name not in self.packs
         ]
         return rows
 

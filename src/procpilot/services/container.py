@@ -6,12 +6,17 @@ import os
 import socket
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from procpilot.services.accounts import AccountService
 from procpilot.services.approvals import ApprovalService
 from procpilot.services.catalog import PackCatalog, Workspace
+from procpilot.services.chats import ChatService
 from procpilot.services.conversations import ConversationService
+from procpilot.services.idempotency import IdempotencyService
+from procpilot.services.instances import InstanceService
 from procpilot.services.knowledge import KnowledgeService, Progress
+from procpilot.services.metrics import Metrics
 from procpilot.services.models import ModelRegistry, ModelService
 from procpilot.services.processes import ProcessService
 from procpilot.services.runtime import InlineRuntime
@@ -53,6 +58,11 @@ class Container:
     processes: ProcessService
     timers: TimerService
     schedules: ScheduleService
+    accounts: AccountService
+    chats: ChatService
+    instances: InstanceService
+    idempotency: IdempotencyService
+    metrics: Metrics
     engine: DBOSEngine | None = None
 
     def start_processes(self, executor_id: str | None = None) -> DBOSEngine:
@@ -86,6 +96,16 @@ class Container:
             if report is not None:
                 prepared.append(f"{runtime.id} knowledge: {report.summary()}")
         return prepared
+
+    def readiness(self) -> dict[str, Any]:
+        """Ready to serve: the database answers and at least one pack is loaded."""
+        database = self.database.ping()
+        return {
+            "status": "ready" if database and self.catalog.packs else "not ready",
+            "database": "ok" if database else "unreachable",
+            "packs": sorted(self.catalog.packs),
+            "refused": sorted(self.catalog.errors),
+        }
 
     def close(self) -> None:
         if self.engine is not None:
@@ -125,6 +145,7 @@ def build(settings: Settings | None = None, *, load_packs: bool = True) -> Conta
         database, catalog, conversations, processes, catch_up_seconds=settings.schedule_catch_up_seconds
     )
     processes.schedules = schedules
+    chats = ChatService(database, conversations)
     return Container(
         settings,
         database,
@@ -138,6 +159,11 @@ def build(settings: Settings | None = None, *, load_packs: bool = True) -> Conta
         processes,
         timers,
         schedules,
+        AccountService(database, settings.default_tenant, settings.session_hours),
+        chats,
+        InstanceService(database, catalog, conversations, chats),
+        IdempotencyService(database),
+        Metrics(database),
     )
 
 

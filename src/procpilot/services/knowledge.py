@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import structlog
 
+from procpilot.domain.access import Permission, Principal
 from procpilot.domain.errors import UserError
 from procpilot.domain.flows import Pack
 from procpilot.knowledge import Document, UnreadableDocument, chunk, read_document
@@ -251,6 +252,17 @@ class KnowledgeService:
         if found is None:
             raise UserError(f"no document {document_id} in {collection!r} that you may read")
         return found
+
+    def upload(
+        self, principal: Principal, collection: str, filename: str, data: bytes, labels: Sequence[str] = ()
+    ) -> IngestReport:
+        """A person's or system's upload into their tenant (designer, admin)."""
+        principal.require(Permission.DESIGN, "uploading documents")
+        return self.ingest_upload(principal.tenant, collection, filename, data, labels=labels)
+
+    def remove(self, principal: Principal, collection: str, document_id: int) -> None:
+        principal.require(Permission.DESIGN, "deleting documents")
+        self.delete_by_id(principal.tenant, collection, document_id)
 
     def delete_by_id(self, tenant: str, collection: str, document_id: int) -> None:
         """Remove one of the tenant's own documents (a pack's shared documents are not the tenant's)."""

@@ -32,6 +32,7 @@ from procpilot.llm import ChatRequest, ModelError
 from procpilot.llm.facts import keeps_facts, missing_facts
 from procpilot.services.models import ModelService
 from procpilot.services.processes import ProcessService
+from procpilot.storage.accounts import AccountRepository
 from procpilot.storage.conversations import ConversationRepository
 from procpilot.storage.database import Database
 from procpilot.storage.processes import ProcessRepository
@@ -145,6 +146,7 @@ class InlineRuntime:
             approval_id = ProcessRepository(c, ctx.tenant).create_approval(
                 id=f"apr_{uuid.uuid4().hex[:12]}",
                 conversation_id=ctx.conversation_id,
+                instance_id=f"{ctx.conversation_id}/{request.frame_id}",
                 flow_id=request.flow_id,
                 step_id=request.step_id,
                 key=f"{ctx.conversation_id}:{request.key}",
@@ -154,9 +156,11 @@ class InlineRuntime:
                 requester=ctx.requester,
                 summary=request.summary,
             )
+            person = AccountRepository(c).user(ctx.tenant, request.assignee) if request.assignee else None
         if request.timeout and self.processes is not None:
             self.processes.watch_approval(ctx.tenant, approval_id, parse_duration(request.timeout))
-        label = request.assignee or (f"the {request.role} team" if request.role else "an approver")
+        name = person["display_name"] if person and person["display_name"] else request.assignee
+        label = name or (f"the {request.role} team" if request.role else "an approver")
         return ApprovalHandle(request.frame_id, request.step_id, approval_id, label)
 
     def _timer(self, timer: Timer, ctx: EffectContext) -> TimerStarted:

@@ -66,6 +66,15 @@ class Settings(BaseSettings):
         description="A scheduled flow's run missed while no worker ran is made up if at most this late.",
     )
 
+    session_hours: float = Field(default=12.0, description="How long a login lasts.")
+    cookie_secure: bool | None = Field(
+        default=None,
+        description="Send the session cookie over HTTPS only; default: when the request came over HTTPS.",
+    )
+    max_body_bytes: int = Field(
+        default=1_048_576, description="Largest request body accepted (document uploads: 20 MiB)."
+    )
+
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.data_dir / 'procpilot.sqlite').resolve()}"
 

@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from procpilot.domain.errors import StateConflict
-from procpilot.storage.tables import conversations, events, messages, tool_calls
+from procpilot.storage.tables import conversation_keys, conversations, events, messages, tool_calls
 
 
 @dataclass(frozen=True)
@@ -114,13 +114,54 @@ class ConversationRepository:
                 ],
             )
 
-    def messages(self, conversation_id: str) -> list[dict[str, Any]]:
+    def messages(self, conversation_id: str, after: int = 0) -> list[dict[str, Any]]:
         rows = self.c.execute(
-            sa.select(messages.c.role, messages.c.text, messages.c.data, messages.c.created_at)
-            .where(messages.c.tenant_id == self.tenant, messages.c.conversation_id == conversation_id)
+            sa.select(messages.c.id, messages.c.role, messages.c.text, messages.c.data, messages.c.created_at)
+            .where(
+                messages.c.tenant_id == self.tenant,
+                messages.c.conversation_id == conversation_id,
+                messages.c.id > after,
+            )
             .order_by(messages.c.id)
         ).mappings()
         return [dict(r) for r in rows]
+
+    def taken(self, conversation_id: str) -> bool:
+        """Whether any tenant has a conversation with this id (ids are global keys)."""
+        found = self.c.execute(sa.select(conversations.c.id).where(conversations.c.id == conversation_id))
+        return found.scalar() is not None
+
+    def listing(self, user_id: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        """The tenant's conversations, newest first; only ``user_id``'s when given."""
+        query = sa.select(
+            conversations.c.id,
+            conversations.c.pack_id,
+            conversations.c.user_id,
+            conversations.c.channel,
+            conversations.c.status,
+            conversations.c.created_at,
+            conversations.c.updated_at,
+        ).where(conversations.c.tenant_id == self.tenant)
+        if user_id is not None:
+            query = query.where(conversations.c.user_id == user_id)
+        rows = self.c.execute(query.order_by(conversations.c.updated_at.desc()).limit(limit)).mappings()
+        return [dict(r) for r in rows]
+
+    def by_digest(self, digest: str) -> str | None:
+        found = self.c.execute(
+            sa.select(conversation_keys.c.conversation_id).where(
+                conversation_keys.c.tenant_id == self.tenant, conversation_keys.c.digest == digest
+            )
+        ).scalar()
+        return str(found) if found else None
+
+    def remember_digest(self, digest: str, conversation_id: str) -> None:
+        if self.by_digest(digest) is None:
+            self.c.execute(
+                conversation_keys.insert().values(
+                    tenant_id=self.tenant, digest=digest, conversation_id=conversation_id
+                )
+            )
 
     def events(self, conversation_id: str) -> list[dict[str, Any]]:
         rows = self.c.execute(

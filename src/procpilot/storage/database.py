@@ -92,6 +92,15 @@ class Database:
         with self.engine.begin() as connection:
             yield connection
 
+    def ping(self) -> bool:
+        """Whether the database answers a query."""
+        try:
+            with self.engine.connect() as c:
+                c.execute(sa.text("SELECT 1"))
+        except sa.exc.SQLAlchemyError:
+            return False
+        return True
+
     def dispose(self) -> None:
         self.engine.dispose()
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from procpilot.storage.tables import approvals, process_instances
+from procpilot.storage.tables import approvals, conversations, process_instances
 
 
 def _now() -> dt.datetime:
@@ -43,11 +43,69 @@ class ProcessRepository:
             .values(status=status, ended_at=_now())
         )
 
-    def instances(self, conversation_id: str | None = None) -> list[dict[str, Any]]:
-        query = sa.select(process_instances).where(process_instances.c.tenant_id == self.tenant)
+    def instances(
+        self,
+        conversation_id: str | None = None,
+        *,
+        user_id: str | None = None,
+        status: str | None = None,
+        limit: int = 1000,
+    ) -> list[dict[str, Any]]:
+        """The tenant's instances (oldest first), with who started each; filtered when asked."""
+        query = (
+            sa.select(process_instances, conversations.c.user_id)
+            .select_from(
+                process_instances.join(
+                    conversations,
+                    sa.and_(
+                        conversations.c.id == process_instances.c.conversation_id,
+                        conversations.c.tenant_id == process_instances.c.tenant_id,
+                    ),
+                )
+            )
+            .where(process_instances.c.tenant_id == self.tenant)
+        )
         if conversation_id:
             query = query.where(process_instances.c.conversation_id == conversation_id)
-        return [dict(r) for r in self.c.execute(query.order_by(process_instances.c.started_at)).mappings()]
+        if user_id is not None:
+            query = query.where(conversations.c.user_id == user_id)
+        if status:
+            query = query.where(process_instances.c.status == status)
+        query = query.order_by(process_instances.c.started_at, process_instances.c.id).limit(limit)
+        return [dict(r) for r in self.c.execute(query).mappings()]
+
+    def instance(self, instance_id: str) -> dict[str, Any] | None:
+        found = [i for i in self.instances(instance_id.split("/")[0]) if i["id"] == instance_id]
+        return found[0] if found else None
+
+    def approvals(
+        self,
+        *,
+        conversation_id: str | None = None,
+        instance_id: str | None = None,
+        status: str | None = None,
+        assignee: str | None = None,
+        roles: tuple[str, ...] | None = None,
+    ) -> list[dict[str, Any]]:
+        """Approval tasks, oldest first. With ``assignee``/``roles``: those assigned to that person
+        or to one of their roles (a person's inbox)."""
+        query = sa.select(approvals).where(approvals.c.tenant_id == self.tenant)
+        if conversation_id:
+            query = query.where(approvals.c.conversation_id == conversation_id)
+        if instance_id:
+            query = query.where(approvals.c.instance_id == instance_id)
+        if status:
+            query = query.where(approvals.c.status == status)
+        if assignee is not None or roles is not None:
+            mine = [approvals.c.assignee == assignee] if assignee else []
+            if roles:
+                mine.append(sa.and_(approvals.c.assignee.is_(None), approvals.c.role.in_(roles)))
+            query = query.where(sa.or_(*mine) if mine else sa.false())
+        return [dict(r) for r in self.c.execute(query.order_by(approvals.c.created_at)).mappings()]
+
+    def withdraw(self, approval_id: str, by: str) -> bool:
+        """Withdraw a pending task whose process was cancelled."""
+        return self.decide(approval_id, "withdrawn", by, "the process was cancelled")
 
     def create_approval(self, **values: Any) -> str:
         """Create the task unless one with this key exists; returns its id either way."""

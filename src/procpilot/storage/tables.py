@@ -19,13 +19,15 @@ tenants = sa.Table(
 users = sa.Table(
     "users",
     metadata,
+    # A user's id is theirs within the tenant (a pack reads it as ``user.id``: an employee number).
+    sa.Column("tenant_id", sa.String(64), sa.ForeignKey("tenants.id"), primary_key=True),
     sa.Column("id", sa.String(64), primary_key=True),
-    sa.Column("tenant_id", sa.String(64), sa.ForeignKey("tenants.id"), nullable=False, index=True),
     sa.Column("username", sa.String(200), nullable=False),
     sa.Column("display_name", sa.String(200), nullable=False, server_default=""),
     sa.Column("password_hash", sa.String(300)),
     sa.Column("language", sa.String(16), nullable=False, server_default="en"),
     sa.Column("attributes", sa.JSON, nullable=False, default=dict),
+    sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=_NOW),
     sa.UniqueConstraint("tenant_id", "username"),
 )
@@ -41,9 +43,10 @@ roles = sa.Table(
 user_roles = sa.Table(
     "user_roles",
     metadata,
-    sa.Column("tenant_id", sa.String(64), sa.ForeignKey("tenants.id"), primary_key=True),
-    sa.Column("user_id", sa.String(64), sa.ForeignKey("users.id"), primary_key=True),
+    sa.Column("tenant_id", sa.String(64), primary_key=True),
+    sa.Column("user_id", sa.String(64), primary_key=True),
     sa.Column("role", sa.String(64), primary_key=True),
+    sa.ForeignKeyConstraint(["tenant_id", "user_id"], ["users.tenant_id", "users.id"]),
 )
 
 api_keys = sa.Table(
@@ -54,6 +57,47 @@ api_keys = sa.Table(
     sa.Column("name", sa.String(200), nullable=False),
     sa.Column("key_hash", sa.String(200), nullable=False, unique=True),
     sa.Column("roles", sa.JSON, nullable=False, default=list),
+    sa.Column("created_by", sa.String(64)),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=_NOW),
+    sa.Column("last_used_at", sa.DateTime(timezone=True)),
+    sa.Column("revoked_at", sa.DateTime(timezone=True)),
+)
+
+# A person's login: the cookie carries a random token, the table its SHA-256 only.
+sessions = sa.Table(
+    "sessions",
+    metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column("tenant_id", sa.String(64), nullable=False),
+    sa.Column("user_id", sa.String(64), nullable=False),
+    sa.Column("csrf_token", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=_NOW),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(["tenant_id", "user_id"], ["users.tenant_id", "users.id"]),
+)
+
+# Responses of POSTs sent with an Idempotency-Key, kept to answer a replay with the same response.
+idempotency_records = sa.Table(
+    "idempotency_records",
+    metadata,
+    sa.Column("tenant_id", sa.String(64), primary_key=True),
+    sa.Column("principal", sa.String(100), primary_key=True),
+    sa.Column("key", sa.String(200), primary_key=True),
+    sa.Column("request_hash", sa.String(64), nullable=False),
+    sa.Column("status_code", sa.Integer),
+    sa.Column("content_type", sa.String(100)),
+    sa.Column("body", sa.Text),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=_NOW),
+)
+
+# OpenAI-compatible clients resend the whole chat each time: the digest of the messages so far
+# names the conversation they continue.
+conversation_keys = sa.Table(
+    "conversation_keys",
+    metadata,
+    sa.Column("tenant_id", sa.String(64), primary_key=True),
+    sa.Column("digest", sa.String(64), primary_key=True),
+    sa.Column("conversation_id", sa.String(100), nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=_NOW),
 )
 

@@ -1,0 +1,412 @@
+"""The web app: server-rendered pages (Jinja2) made live with HTMX and one EventSource.
+
+Pages use the same services and the same session as the JSON API. Forms carry the session's
+CSRF token (a hidden field, or the ``X-CSRF-Token`` header that HTMX sends from ``<body>``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Form, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+from fastapi.templating import Jinja2Templates
+
+from procpilot.api.auth import COOKIE, Services, check_csrf, identify
+from procpilot.api.sessions import set_cookie
+from procpilot.domain.access import Permission, Principal
+from procpilot.domain.errors import NotAuthenticated
+from procpilot.services import packs as pack_service
+from procpilot.web import TEMPLATES
+from procpilot.web.i18n import LANGUAGES, translator
+
+router = APIRouter(include_in_schema=False)
+templates = Jinja2Templates(directory=str(TEMPLATES))
+STREAM_SECONDS = 25.0
+POLL_SECONDS = 0.4
+
+
+def _when(value: Any) -> str:
+    if isinstance(value, dt.datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    return str(value or "")
+
+
+templates.env.filters["when"] = _when
+
+
+class LoginRequired(Exception):
+    """Raised by pages for an anonymous visitor; answered with a redirect to the login page."""
+
+
+async def person(request: Request) -> Principal:
+    try:
+        found = await identify(request)
+    except NotAuthenticated:
+        found = None
+    if found is None:
+        raise LoginRequired
+    await check_csrf(request)
+    return found
+
+
+def render(
+    request: Request, name: str, who: Principal | None, status: int = 200, **context: Any
+) -> HTMLResponse:
+    language = who.language if who else request.cookies.get("procpilot_language", "en")
+    return templates.TemplateResponse(
+        request,
+        name,
+        {
+            "who": who,
+            "t": translator(language),
+            "language": language,
+            "languages": LANGUAGES,
+            "csrf": getattr(request.state, "csrf_token", "") or "",
+            "can": (lambda p: who is not None and who.can(Permission(p))),
+            **context,
+        },
+        status_code=status,
+    )
+
+
+def error_page(request: Request, status: int, detail: str) -> Response:
+    if status == 401:
+        return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
+    who = getattr(request.state, "principal", None)
+    return render(request, "error.html", who, status=status, detail=detail)
+
+
+def _back(path: str) -> RedirectResponse:
+    return RedirectResponse(path, status_code=303)
+
+
+# -- logging in -------------------------------------------------------------------------------
+
+
+@router.get("/", response_class=HTMLResponse)
+async def home(request: Request) -> Response:
+    return _back("/chat")
+
+
+@router.get("/login", response_class=HTMLResponse)
+async def login_page(request: Request, next: str = "/chat") -> Response:
+    return render(request, "login.html", None, next=next if next.startswith("/") else "/chat", failed=False)
+
+
+@router.post("/login", response_class=HTMLResponse)
+async def login(
+    request: Request,
+    c: Services,
+    username: Annotated[str, Form(max_length=200)],
+    password: Annotated[str, Form(max_length=1000)],
+    tenant: Annotated[str, Form(max_length=64)] = "default",
+    next: Annotated[str, Form(max_length=500)] = "/chat",
+) -> Response:
+    try:
+        found = await run_in_threadpool(c.accounts.login, tenant, username, password)
+    except NotAuthenticated:
+        return render(request, "login.html", None, status=401, next=next, failed=True, tenant=tenant)
+    response = _back(next if next.startswith("/") and not next.startswith("//") else "/chat")
+    set_cookie(response, request, found, c.settings.cookie_secure)
+    return response
+
+
+@router.post("/logout")
+async def logout(request: Request, c: Services) -> Response:
+    await person(request)
+    c.accounts.logout(request.cookies.get(COOKIE, ""))
+    response = _back("/login")
+    response.delete_cookie(COOKIE, path="/")
+    return response
+
+
+@router.post("/language")
+async def language(request: Request, c: Services, language: Annotated[str, Form(max_length=8)]) -> Response:
+    who = await person(request)
+    await run_in_threadpool(c.accounts.set_language, who, language)
+    return _back(request.headers.get("referer") or "/chat")
+
+
+# -- chat -------------------------------------------------------------------------------------
+
+
+@router.get("/chat", response_class=HTMLResponse)
+async def chat_index(request: Request, c: Services) -> Response:
+    who = await person(request)
+    mine = await run_in_threadpool(c.chats.listing, who)
+    return render(request, "chat_index.html", who, packs=c.catalog.summary(), conversations=mine)
+
+
+@router.post("/chat")
+async def chat_start(
+    request: Request,
+    c: Services,
+    pack: Annotated[str, Form(max_length=100)],
+    text: Annotated[str, Form(min_length=1, max_length=4000)],
+) -> Response:
+    who = await person(request)
+    reply = await run_in_threadpool(lambda: c.chats.send(who, text=text, pack_id=pack, channel="web"))
+    return _back(f"/chat/{reply.conversation_id}")
+
+
+@router.get("/chat/{conversation_id}", response_class=HTMLResponse)
+async def chat_page(request: Request, conversation_id: str, c: Services) -> Response:
+    who = await person(request)
+    history = await run_in_threadpool(c.chats.history, who, conversation_id)
+    waiting = await run_in_threadpool(c.chats.waiting, who, conversation_id)
+    last = history["messages"][-1]["id"] if history["messages"] else 0
+    return render(request, "chat.html", who, conversation=history, waiting=waiting, last=last)
+
+
+@router.post("/chat/{conversation_id}/messages")
+async def chat_send(
+    request: Request,
+    conversation_id: str,
+    c: Services,
+    text: Annotated[str, Form(min_length=1, max_length=4000)],
+) -> Response:
+    who = await person(request)
+    await run_in_threadpool(
+        lambda: c.chats.send(who, text=text, conversation_id=conversation_id, channel="web")
+    )
+    if request.headers.get("hx-request"):
+        return Response(status_code=204)  # the replies arrive through the page's event stream
+    return _back(f"/chat/{conversation_id}")
+
+
+def _sse_html(event: str, html: str, event_id: int | None = None) -> str:
+    data = "".join(f"data: {line}\n" for line in html.strip().splitlines()) or "data: \n"
+    head = f"id: {event_id}\n" if event_id is not None else ""
+    return f"{head}event: {event}\n{data}\n"
+
+
+@router.get("/chat/{conversation_id}/stream")
+async def chat_stream(request: Request, conversation_id: str, c: Services, after: int = 0) -> Response:
+    """New messages as HTML fragments, and the waiting-for-approval banner when it changes."""
+    who = await person(request)
+    last_id = request.headers.get("last-event-id", "")
+    seen = int(last_id) if last_id.isdigit() else after
+    await run_in_threadpool(c.chats.history, who, conversation_id, 1 << 62)
+    t = translator(who.language)
+    message_template = templates.get_template("_message.html")
+    banner_template = templates.get_template("_waiting.html")
+
+    async def events() -> AsyncIterator[str]:
+        nonlocal seen
+        loop = asyncio.get_running_loop()
+        until = loop.time() + STREAM_SECONDS
+        banner = None
+        yield "retry: 1000\n\n"
+        while loop.time() < until and not await request.is_disconnected():
+            found = await run_in_threadpool(c.chats.history, who, conversation_id, seen)
+            for message in found["messages"]:
+                seen = message["id"]
+                yield _sse_html("message", message_template.render(m=message, t=t), message["id"])
+            waiting = await run_in_threadpool(c.chats.waiting, who, conversation_id)
+            html = banner_template.render(waiting=waiting, flows=found["active_flows"], t=t)
+            if html != banner:
+                banner = html
+                yield _sse_html("status", html)
+            await asyncio.sleep(POLL_SECONDS)
+
+    return StreamingResponse(events(), media_type="text/event-stream", headers={"Cache-Control": "no-store"})
+
+
+# -- approvals --------------------------------------------------------------------------------
+
+
+@router.get("/approvals", response_class=HTMLResponse)
+async def approvals_page(request: Request, c: Services) -> Response:
+    who = await person(request)
+    pending = await run_in_threadpool(c.approvals.inbox, who, "pending")
+    everything = await run_in_threadpool(c.approvals.inbox, who, None)
+    decided = [task for task in everything if task["status"] != "pending"][-20:][::-1]
+    return render(request, "approvals.html", who, pending=pending, decided=decided)
+
+
+@router.post("/approvals/{approval_id}")
+async def approvals_decide(
+    request: Request,
+    approval_id: str,
+    c: Services,
+    outcome: Annotated[str, Form(pattern="^(approved|rejected|changes_requested)$")],
+    comment: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    who = await person(request)
+    await run_in_threadpool(c.approvals.decide_as, who, approval_id, outcome, comment)
+    return _back("/approvals")
+
+
+# -- processes --------------------------------------------------------------------------------
+
+
+@router.get("/processes", response_class=HTMLResponse)
+async def processes_page(request: Request, c: Services) -> Response:
+    who = await person(request)
+    instances = await run_in_threadpool(c.instances.listing, who)
+    return render(request, "processes.html", who, instances=instances)
+
+
+@router.get("/processes/{instance_id:path}", response_class=HTMLResponse)
+async def timeline_page(request: Request, instance_id: str, c: Services) -> Response:
+    who = await person(request)
+    found = await run_in_threadpool(c.instances.timeline, who, instance_id)
+    return render(request, "timeline.html", who, instance=found)
+
+
+@router.post("/cancel/{instance_id:path}")
+async def cancel_instance(request: Request, instance_id: str, c: Services) -> Response:
+    who = await person(request)
+    await run_in_threadpool(c.instances.cancel, who, instance_id)
+    return _back(f"/processes/{instance_id}")
+
+
+# -- packs ------------------------------------------------------------------------------------
+
+
+@router.get("/packs", response_class=HTMLResponse)
+async def packs_page(request: Request, c: Services) -> Response:
+    who = await person(request)
+    return render(request, "packs.html", who, packs=c.catalog.summary())
+
+
+@router.get("/packs/{pack_id}", response_class=HTMLResponse)
+async def pack_page(request: Request, pack_id: str, c: Services) -> Response:
+    who = await person(request)
+    described = pack_service.describe(c.catalog, pack_id)
+    diagrams = {f["id"]: pack_service.diagram(c.catalog, pack_id, f["id"]) for f in described["flows"]}
+    return render(request, "pack.html", who, pack=described, diagrams=diagrams)
+
+
+# -- administration ---------------------------------------------------------------------------
+
+
+@router.get("/admin", response_class=HTMLResponse)
+async def admin_home(request: Request) -> Response:
+    return _back("/admin/users")
+
+
+@router.get("/admin/users", response_class=HTMLResponse)
+async def users_page(request: Request, c: Services) -> Response:
+    who = await person(request)
+    users = await run_in_threadpool(c.accounts.users, who)
+    return render(request, "admin_users.html", who, users=users)
+
+
+@router.post("/admin/users")
+async def users_create(
+    request: Request,
+    c: Services,
+    username: Annotated[str, Form(max_length=64)],
+    password: Annotated[str, Form(max_length=1000)],
+    roles: Annotated[str, Form(max_length=500)] = "agent_user",
+    user_id: Annotated[str, Form(max_length=64)] = "",
+    display_name: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    who = await person(request)
+    await run_in_threadpool(
+        lambda: c.accounts.create_user(
+            who,
+            username=username,
+            user_id=user_id or None,
+            password=password,
+            roles=[r.strip() for r in roles.split(",") if r.strip()],
+            display_name=display_name,
+        )
+    )
+    return _back("/admin/users")
+
+
+@router.post("/admin/users/{user_id}")
+async def users_change(
+    request: Request,
+    user_id: str,
+    c: Services,
+    roles: Annotated[str, Form(max_length=500)],
+    active: Annotated[str, Form(max_length=5)] = "",
+) -> Response:
+    who = await person(request)
+    await run_in_threadpool(
+        lambda: c.accounts.update_user(
+            who, user_id, roles=[r.strip() for r in roles.split(",") if r.strip()], active=bool(active)
+        )
+    )
+    return _back("/admin/users")
+
+
+@router.get("/admin/roles", response_class=HTMLResponse)
+async def roles_page(request: Request, c: Services) -> Response:
+    who = await person(request)
+    return render(request, "admin_roles.html", who, roles=await run_in_threadpool(c.accounts.roles, who))
+
+
+@router.get("/admin/tenants", response_class=HTMLResponse)
+async def tenants_page(request: Request, c: Services) -> Response:
+    who = await person(request)
+    return render(
+        request, "admin_tenants.html", who, tenants=await run_in_threadpool(c.accounts.tenants, who)
+    )
+
+
+@router.post("/admin/tenants")
+async def tenants_create(
+    request: Request,
+    c: Services,
+    tenant_id: Annotated[str, Form(max_length=64)],
+    name: Annotated[str, Form(max_length=200)],
+    admin_username: Annotated[str, Form(max_length=64)],
+    admin_password: Annotated[str, Form(max_length=1000)],
+) -> Response:
+    who = await person(request)
+    await run_in_threadpool(c.accounts.create_tenant, who, tenant_id, name, admin_username, admin_password)
+    return _back("/admin/tenants")
+
+
+@router.get("/admin/keys", response_class=HTMLResponse)
+async def keys_page(request: Request, c: Services) -> Response:
+    who = await person(request)
+    return render(
+        request, "admin_keys.html", who, keys=await run_in_threadpool(c.accounts.keys, who), new=None
+    )
+
+
+@router.post("/admin/keys", response_class=HTMLResponse)
+async def keys_create(
+    request: Request,
+    c: Services,
+    name: Annotated[str, Form(max_length=200)],
+    roles: Annotated[str, Form(max_length=500)] = "agent_user",
+) -> Response:
+    who = await person(request)
+    created = await run_in_threadpool(
+        c.accounts.create_key, who, name, [r.strip() for r in roles.split(",") if r.strip()]
+    )
+    keys = await run_in_threadpool(c.accounts.keys, who)
+    return render(request, "admin_keys.html", who, keys=keys, new=created)
+
+
+@router.post("/admin/keys/{key_id}/revoke")
+async def keys_revoke(request: Request, key_id: str, c: Services) -> Response:
+    who = await person(request)
+    await run_in_threadpool(c.accounts.revoke_key, who, key_id)
+    return _back("/admin/keys")
+
+
+def install(app: Any) -> None:
+    """Pages answer errors with a page (or the login page), not problem+json."""
+
+    @app.exception_handler(LoginRequired)
+    async def to_login(request: Request, _: LoginRequired) -> Response:
+        return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
+
+
+def is_page(request: Request) -> bool:
+    return not request.url.path.startswith(
+        ("/api/", "/v1/", "/static/")
+    ) and "text/html" in request.headers.get("accept", "")
