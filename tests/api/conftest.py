@@ -42,11 +42,11 @@ class Env:
         return client
 
 
-def make_env(tmp_path: Path, *, knowledge: bool = False) -> Iterator[Env]:
+def make_env(tmp_path: Path, *, knowledge: bool = False, database_url: str = "") -> Iterator[Env]:
     packs = tmp_path / "packs"
     packs.mkdir()
     (packs / "mini").symlink_to(MINI)
-    settings = Settings(data_dir=tmp_path / "data", packs_dir=packs)
+    settings = Settings(data_dir=tmp_path / "data", packs_dir=packs, database_url=database_url)
     container = build(settings)
     if knowledge:
         container.prepare()  # ingests the mini pack's knowledge/ (shared by every tenant)

@@ -102,7 +102,7 @@ async def follow(
     request: Request,
     c: Services,
     who: Caller,
-    after: int = 0,
+    after: int = Query(default=0, ge=0, le=2**63 - 1),
     wait: float = Query(default=FOLLOW_SECONDS, ge=0, le=120, description="Seconds to hold the stream open."),
     last_event_id: str | None = Header(default=None),
 ) -> StreamingResponse:

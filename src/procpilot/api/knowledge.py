@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Response, UploadFile
+from fastapi import APIRouter, File, Form, Path, Response, UploadFile
 from fastapi.concurrency import run_in_threadpool
 
 from procpilot.api.auth import Caller, Services
@@ -14,6 +14,8 @@ from procpilot.services.knowledge import MAX_UPLOAD_BYTES, answer_payload
 
 router = APIRouter(prefix="/api/knowledge", tags=["knowledge"])
 
+DocumentId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+
 
 @router.get("/{collection}/documents")
 def list_documents(collection: str, c: Services, who: Caller) -> list[dict[str, Any]]:
@@ -21,7 +23,7 @@ def list_documents(collection: str, c: Services, who: Caller) -> list[dict[str, 
 
 
 @router.get("/{collection}/documents/{document_id}")
-def open_document(collection: str, document_id: int, c: Services, who: Caller) -> dict[str, Any]:
+def open_document(collection: str, document_id: DocumentId, c: Services, who: Caller) -> dict[str, Any]:
     """A cited document, with its chunks; 404 when absent or not readable by the caller."""
     return c.knowledge.document(who.tenant, collection, document_id, who.roles)
 
@@ -47,7 +49,7 @@ async def upload_document(
 
 
 @router.delete("/{collection}/documents/{document_id}", status_code=204)
-def delete_document(collection: str, document_id: int, c: Services, who: Caller) -> Response:
+def delete_document(collection: str, document_id: DocumentId, c: Services, who: Caller) -> Response:
     """Remove one of the tenant's own documents (designer, admin); a pack's documents stay."""
     c.knowledge.remove(who, collection, document_id)
     return Response(status_code=204)

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from fastapi.templating import Jinja2Templates
@@ -187,7 +187,9 @@ def _sse_html(event: str, html: str, event_id: int | None = None) -> str:
 
 
 @router.get("/chat/{conversation_id}/stream")
-async def chat_stream(request: Request, conversation_id: str, c: Services, after: int = 0) -> Response:
+async def chat_stream(
+    request: Request, conversation_id: str, c: Services, after: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0
+) -> Response:
     """New messages as HTML fragments, and the waiting-for-approval banner when it changes."""
     who = await person(request)
     last_id = request.headers.get("last-event-id", "")

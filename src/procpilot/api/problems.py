@@ -37,9 +37,17 @@ TITLES = {
 
 
 def problem(status: int, detail: str, instance: str | None = None) -> JSONResponse:
-    body = {"type": "about:blank", "title": TITLES.get(status, "Error"), "status": status, "detail": detail}
+    body: dict[str, object] = {
+        "type": "about:blank",
+        "title": TITLES.get(status, "Error"),
+        "status": status,
+        "detail": detail,
+    }
     if instance:
         body["instance"] = instance
+        if instance.startswith("/v1/"):
+            # OpenAI clients read ``error.message``: an extension member, allowed by RFC 9457.
+            body["error"] = {"message": detail, "type": body["title"], "code": status}
     headers = {"WWW-Authenticate": 'Bearer realm="procpilot"'} if status == 401 else None
     return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
 

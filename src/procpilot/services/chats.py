@@ -57,6 +57,8 @@ class ChatService:
                 repo = ConversationRepository(c, principal.tenant)
                 record = repo.get(conversation_id)
                 taken = record is None and repo.taken(conversation_id)
+            if record is None and pack_id is None:
+                raise NotFound(f"no conversation {conversation_id}")
             if taken:
                 raise StateConflict(f"conversation id {conversation_id!r} is taken; choose another")
             if record is not None:
