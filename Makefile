@@ -40,19 +40,18 @@ demo: install
 	$(BIN)/procpilot validate packs/retail
 	$(BIN)/procpilot validate packs/bank-help
 	$(BIN)/procpilot validate packs/workplace
-	# Creates the databases and ingests each pack's documents (about a minute for bank-help, once).
-	$(BIN)/procpilot setup
+	# Creates the databases, ingests each pack's documents (about a minute for bank-help, once)
+	# and the demo logins, which it prints.
+	$(BIN)/procpilot setup --demo
 	$(BIN)/procpilot train intents packs/retail
 	@echo ""
-	@echo "procpilot is starting on http://127.0.0.1:8000"
-	@echo "  talk to the shop assistant in a terminal:  $(BIN)/procpilot chat --pack retail"
-	@echo "  or over HTTP:"
-	@echo "    curl -s -X POST http://127.0.0.1:8000/api/conversations -H 'content-type: application/json' \\"
-	@echo "         -d '{\"pack\": \"retail\", \"text\": \"I want to return something\"}'"
-	@echo "  a customer to try: noah.brown7922@example.com (delivered order #W7678072)"
-	@echo "  the workplace services, as employee e007:  $(BIN)/procpilot chat --pack workplace --user e007"
-	@echo "  the bank help desk: $(BIN)/procpilot chat --pack bank-help   (add --role staff for internal procedures)"
-	@echo "  ask the bank's documents directly: $(BIN)/procpilot kb ask 'what does an international wire cost?' --collection bank-help"
+	@echo "procpilot is starting on http://127.0.0.1:8000 (retail, workplace and bank-help assistants)"
+	@echo "  open it in a browser and log in (tenant: default) with a demo login printed above:"
+	@echo "    olga  / procpilot-demo   an employee: claim an expense or ask for leave in the workplace assistant"
+	@echo "    eva   / procpilot-demo   Olga's manager: approve it in Approvals, then see its timeline in Processes"
+	@echo "    admin / procpilot-admin  users, roles, API keys, tenants, every process"
+	@echo "  any OpenAI client: base_url http://127.0.0.1:8000/v1, api_key from Admin > API keys, model retail"
+	@echo "  in a terminal: $(BIN)/procpilot chat --pack retail   (customer noah.brown7922@example.com, order #W7678072)"
 	@echo "  the API description (OpenAPI): http://127.0.0.1:8000/openapi.json"
 	@echo ""
 	$(BIN)/procpilot serve
