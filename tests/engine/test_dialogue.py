@@ -240,6 +240,22 @@ def test_approval_waits_and_the_decision_resumes_the_flow(engine: DialogueEngine
     assert said(rejected).endswith("Sorry: busy week")
 
 
+def test_a_decision_under_another_flow_finishes_its_flow_first(engine: DialogueEngine) -> None:
+    turn = engine.handle(DialogueState(), [StartFlow("leave"), SetSlot("days", "3")])
+    request = turn.effect
+    assert isinstance(request, ApprovalRequest)
+    waiting = engine.resume(turn.state, ApprovalHandle(request.frame_id, request.step_id, "apr_1", "x"))
+    other = engine.handle(waiting.state, [StartFlow("onboarding")])
+    assert other.state.top is not None and other.state.top.flow_id != "leave"
+    covering = other.state.top.flow_id
+    decided = engine.resume(other.state, ApprovalDecision("apr_1", "approved", "", "boss"))
+    texts = [m["text"] for m in decided.messages]
+    assert "Enjoy your 3 days off." in texts  # at once, not when the other flow ends
+    assert texts.index("Enjoy your 3 days off.") < len(texts) - 1  # then the other flow asks again
+    assert [f.flow_id for f in decided.state.frames][-1] == covering
+    assert "leave" not in [f.flow_id for f in decided.state.frames]
+
+
 def test_a_stale_decision_changes_nothing(engine: DialogueEngine) -> None:
     turn = engine.resume(DialogueState(), ApprovalDecision("apr_unknown", "approved"))
     assert kinds(turn) == ["outcome.stale"]

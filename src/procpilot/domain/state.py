@@ -48,6 +48,9 @@ class DialogueState:
     next_frame: int = 1
     failures: int = 0
     handed_off: bool = False
+    # The pack version (digest of its flows) that the flows on the stack run under; set when the
+    # stack fills, cleared when it empties, so a reload changes only conversations started after it.
+    pack_digest: str | None = None
 
     @property
     def top(self) -> Frame | None:

@@ -233,6 +233,9 @@ class DialogueEngine:
         if frame is None or frame.status != WAITING_APPROVAL:
             turn.emit("outcome.stale", approval=decision.approval_id)
             return
+        # As for a timer: the decided flow goes on now, also when the person has started something
+        # else meanwhile; it comes to the top, and what it covered continues after it.
+        turn.raise_to_top(frame)
         flow = turn.flow(frame)
         step = flow.step(frame.step_id)
         if isinstance(step, GenerateStep):

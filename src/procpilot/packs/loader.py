@@ -9,6 +9,9 @@ comes back, or PackError with all problems.
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -37,6 +40,42 @@ class LoadedPack:
 
     pack: Pack
     tools: dict[str, Tool] = field(default_factory=dict)
+    # The pack's behaviour as text (pack.yaml and flows/), and its digest: a conversation waiting
+    # in a flow keeps running under the version it started with (see ``load_snapshot``).
+    files: dict[str, str] = field(default_factory=dict)
+    digest: str = ""
+
+
+def behaviour_files(root: Path) -> dict[str, str]:
+    """``pack.yaml`` and the flow files, by path relative to the pack folder."""
+    found = {"pack.yaml": (root / "pack.yaml").read_text(encoding="utf-8")}
+    if (root / "flows").is_dir():
+        for file in sorted((root / "flows").glob("*.y*ml")):
+            found[f"flows/{file.name}"] = file.read_text(encoding="utf-8")
+    return found
+
+
+def files_digest(files: dict[str, str]) -> str:
+    return hashlib.sha256(json.dumps(files, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def load_snapshot(root: Path, files: dict[str, str], into: Path) -> LoadedPack:
+    """Load an earlier version of the pack in ``root``: its flows and manifest from ``files``, the
+    rest (tools, data, documents) as the folder has them now. The version is laid out in ``into``
+    (kept: loading it again later is quick)."""
+    into.mkdir(parents=True, exist_ok=True)
+    for entry in root.iterdir():
+        link = into / entry.name
+        if entry.name in ("pack.yaml", "flows") or link.exists() or link.is_symlink():
+            continue
+        os.symlink(entry, link)
+    (into / "flows").mkdir(exist_ok=True)
+    for relative, text in files.items():
+        target = into / relative
+        if target.parent not in (into, into / "flows"):
+            raise UserError(f"pack snapshot file {relative!r} is outside pack.yaml and flows/")
+        target.write_text(text, encoding="utf-8")
+    return load_pack(into)
 
 
 def _schema_problems(doc: Located, schema: dict[str, Any]) -> list[Problem]:
@@ -274,4 +313,5 @@ def load_pack(path: str | Path) -> LoadedPack:
         models={use: ModelUse(**config) for use, config in (spec.get("models") or {}).items()},
         schedules=tuple(schedules),
     )
-    return LoadedPack(pack=pack, tools=tools)
+    files = behaviour_files(root)
+    return LoadedPack(pack=pack, tools=tools, files=files, digest=files_digest(files))

@@ -15,7 +15,7 @@ import structlog
 
 from procpilot.domain.errors import PackError, Problem, UserError
 from procpilot.engine import DialogueEngine
-from procpilot.packs.loader import LoadedPack, load_pack
+from procpilot.packs.loader import LoadedPack, load_pack, load_snapshot
 from procpilot.services import intents as intent_models
 from procpilot.tools.runner import ToolRunner
 from procpilot.tools.toolset import Tool, module_function
@@ -110,6 +110,8 @@ class PackCatalog:
         self.encoder = encoder
         self.packs: dict[str, PackRuntime] = {}
         self.errors: dict[str, PackError] = {}
+        self._versions: dict[tuple[str, str], PackRuntime] = {}
+        self._versions_lock = threading.Lock()
 
     def _intents(self, pack_id: str) -> IntentSource | None:
         if self.data_dir is None or self.encoder is None:
@@ -156,6 +158,31 @@ class PackCatalog:
         runtime = build_runtime(current.loaded, self._intents(pack_id))
         self.packs[pack_id] = runtime
         return runtime
+
+    def version(self, current: PackRuntime, digest: str, files: dict[str, str]) -> PackRuntime:
+        """``current`` as it was at ``digest``: the flows of that version, today's tools and
+        understanding. Falls back to ``current`` (logged) when that version no longer loads."""
+        key = (current.id, digest)
+        with self._versions_lock:
+            found = self._versions.get(key)
+            if found is None:
+                base = self.data_dir or Path(tempfile.gettempdir()) / "procpilot"
+                try:
+                    loaded = load_snapshot(
+                        Path(current.loaded.pack.root), files, base / "pack-versions" / current.id / digest
+                    )
+                except PackError as error:
+                    log.error("pack.version_unloadable", pack=current.id, digest=digest, error=str(error))
+                    return current
+                found = PackRuntime(
+                    loaded=loaded,
+                    engine=DialogueEngine(loaded.pack),
+                    understanding=current.understanding,
+                    tools=current.tools,
+                    runners=current.runners,
+                )
+                self._versions[key] = found
+        return found
 
     def get(self, pack_id: str) -> PackRuntime:
         runtime = self.packs.get(pack_id)

@@ -23,6 +23,7 @@ from procpilot.storage.accounts import AccountRepository
 from procpilot.storage.conversations import ConversationRecord, ConversationRepository
 from procpilot.storage.database import Database
 from procpilot.storage.processes import ProcessRepository
+from procpilot.storage.snapshots import SnapshotRepository
 from procpilot.tools.runner import ToolRunner
 from procpilot.understanding.llm_commands import HybridUnderstanding, LLMCommandGenerator
 
@@ -123,6 +124,7 @@ class ConversationService:
         state = DialogueState.from_dict(record.state)
         state.roles = list(roles)
         state.caller = user_id
+        pack = self._version(pack, state)
         version = record.version
         ctx = EffectContext(
             tenant, conversation_id, user_id, requester=user_id, pack=pack.loaded.pack, roles=tuple(roles)
@@ -144,6 +146,18 @@ class ConversationService:
         turn = engine.handle(state, commands)
         state, version = self._drive(turn, pack, ctx, version, events)
         return self._reply(conversation_id, state, events, commands)
+
+    def _version(self, current: PackRuntime, state: DialogueState) -> PackRuntime:
+        """The pack version the conversation's waiting flows started under (the current one when
+        nothing waits, or nothing changed)."""
+        if not state.frames or not state.pack_digest or state.pack_digest == current.loaded.digest:
+            return current
+        with self.database.transaction() as c:
+            stored = SnapshotRepository(c).get(current.id, state.pack_digest)
+        if stored is None:
+            log.warning("pack.version_missing", pack=current.id, digest=state.pack_digest)
+            return current
+        return self.catalog.version(current, state.pack_digest, stored["files"])
 
     def _understanding(self, tenant: str, pack: PackRuntime, conversation_id: str) -> Any:
         """The LLM command generator when a model serves ``commands``, else the rule-based one."""
@@ -225,6 +239,14 @@ class ConversationService:
             # "working": an effect (a tool call, a generation) is under way; a conversation left in
             # it by a crash is finished by a worker (``recover``).
             status = "handed_off" if turn.state.handed_off else "working" if turn.effect else "active"
+            if not turn.state.frames:
+                turn.state.pack_digest = None
+            elif turn.state.pack_digest is None and pack.loaded.digest:
+                # The stack fills: pin the version its flows run under until it empties again.
+                turn.state.pack_digest = pack.loaded.digest
+                SnapshotRepository(c).ensure(
+                    pack.id, pack.loaded.digest, pack.loaded.pack.version, pack.loaded.files
+                )
             version = repo.save_state(ctx.conversation_id, turn.state.as_dict(), version, status)
             repo.add_events(ctx.conversation_id, [e.as_dict() for e in turn.events])
             for event in turn.events:
@@ -271,8 +293,8 @@ class ConversationService:
             record = ConversationRepository(c, tenant).get(conversation_id)
         if record is None:
             raise UserError(f"no conversation {conversation_id}")
-        pack = self.catalog.get(record.pack_id)
         state = DialogueState.from_dict(record.state)
+        pack = self._version(self.catalog.get(record.pack_id), state)
         ctx = EffectContext(
             tenant,
             conversation_id,

@@ -284,6 +284,18 @@ timers = sa.Table(
     sa.Index("ix_timers_due", "status", "due_at"),
 )
 
+# Each version of a pack's flows that a conversation ran under, so a waiting conversation can go on
+# under its version after the pack changed (shared by every worker through the database).
+pack_snapshots = sa.Table(
+    "pack_snapshots",
+    metadata,
+    sa.Column("pack_id", sa.String(100), primary_key=True),
+    sa.Column("digest", sa.String(64), primary_key=True),
+    sa.Column("version", sa.String(64), nullable=False),
+    sa.Column("files", sa.JSON, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=_NOW),
+)
+
 DIALECT_ONLY = ("kb_fts", "search_vector", "ix_kb_chunks_search", "embedding_vec")
 
 # Workers of the process engine and their heartbeats. Not tenant data: a worker serves every tenant.
@@ -295,4 +307,4 @@ worker_leases = sa.Table(
     sa.Column("heartbeat_at", sa.DateTime(timezone=True), nullable=False, server_default=_NOW),
 )
 
-SYSTEM_TABLES = ("worker_leases",)
+SYSTEM_TABLES = ("worker_leases", "pack_snapshots")
