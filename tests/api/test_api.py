@@ -324,3 +324,15 @@ def test_model_usage_is_reported_per_conversation_and_tenant(env: Env) -> None:
         == 0
     )
     assert env.client.get("/api/usage", headers=me).status_code == 403
+
+
+def test_a_pack_is_described_and_each_flow_drawn(env: Env) -> None:
+    me = env.key()
+    pack = env.client.get("/api/packs/mini", headers=me).json()
+    leave = next(f for f in pack["flows"] if f["id"] == "leave")
+    assert [s["type"] for s in leave["steps"]][:2] == ["collect", "approval"]
+    svg = env.client.get("/api/packs/mini/flows/leave/diagram", headers=me)
+    assert svg.headers["content-type"].startswith("image/svg+xml")
+    assert svg.text.startswith("<svg") and svg.text.count('class="step"') == len(leave["steps"]) + 1  # + END
+    assert 'class="jump"' in svg.text and ">rejected<" in svg.text  # the on_rejected jump, labelled
+    assert env.client.get("/api/packs/mini/flows/nope/diagram", headers=me).status_code == 404

@@ -10,7 +10,7 @@ import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -130,7 +130,12 @@ async def logout(request: Request, c: Services) -> Response:
 async def language(request: Request, c: Services, language: Annotated[str, Form(max_length=8)]) -> Response:
     who = await person(request)
     await run_in_threadpool(c.accounts.set_language, who, language)
-    return _back(request.headers.get("referer") or "/chat")
+    # Back to the page the person was on: its path only, never another site.
+    came_from = urlsplit(request.headers.get("referer") or "")
+    path = (
+        came_from.path if came_from.path.startswith("/") and not came_from.path.startswith("//") else "/chat"
+    )
+    return _back(path + (f"?{came_from.query}" if came_from.query else ""))
 
 
 # -- chat -------------------------------------------------------------------------------------
