@@ -336,3 +336,22 @@ def test_a_pack_is_described_and_each_flow_drawn(env: Env) -> None:
     assert svg.text.startswith("<svg") and svg.text.count('class="step"') == len(leave["steps"]) + 1  # + END
     assert 'class="jump"' in svg.text and ">rejected<" in svg.text  # the on_rejected jump, labelled
     assert env.client.get("/api/packs/mini/flows/nope/diagram", headers=me).status_code == 404
+
+
+def test_repeated_wrong_passwords_lock_the_account_for_a_while(env: Env) -> None:
+    env.person("acme", "emma", ("agent_user",))
+    env.person("acme", "olaf", ("agent_user",))
+    client = TestClient(env.client.app)
+    for _ in range(5):
+        wrong = client.post("/api/session", json={"tenant": "acme", "username": "emma", "password": "guess"})
+        assert wrong.status_code == 401
+    locked = client.post(
+        "/api/session", json={"tenant": "acme", "username": "emma", "password": "correct horse battery"}
+    )
+    assert locked.status_code == 429 and "try again in 15 minute" in locked.json()["detail"]
+    assert 800 < int(locked.headers["retry-after"]) <= 900
+    # Other accounts are not affected.
+    ok = client.post(
+        "/api/session", json={"tenant": "acme", "username": "olaf", "password": "correct horse battery"}
+    )
+    assert ok.status_code == 200

@@ -20,7 +20,7 @@ from fastapi.templating import Jinja2Templates
 from procpilot.api.auth import COOKIE, Services, check_csrf, identify
 from procpilot.api.sessions import set_cookie
 from procpilot.domain.access import Permission, Principal
-from procpilot.domain.errors import NotAuthenticated
+from procpilot.domain.errors import NotAuthenticated, TooManyAttempts
 from procpilot.services import packs as pack_service
 from procpilot.web import TEMPLATES
 from procpilot.web.i18n import LANGUAGES, translator
@@ -110,6 +110,10 @@ async def login(
 ) -> Response:
     try:
         found = await run_in_threadpool(c.accounts.login, tenant, username, password)
+    except TooManyAttempts as error:
+        return render(
+            request, "login.html", None, status=429, next=next, failed=True, tenant=tenant, detail=str(error)
+        )
     except NotAuthenticated:
         return render(request, "login.html", None, status=401, next=next, failed=True, tenant=tenant)
     response = _back(next if next.startswith("/") and not next.startswith("//") else "/chat")

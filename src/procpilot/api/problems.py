@@ -14,6 +14,7 @@ from procpilot.domain.errors import (
     PermissionDenied,
     ProcpilotError,
     StateConflict,
+    TooManyAttempts,
     UserError,
 )
 from procpilot.services.idempotency import KeyReused
@@ -31,6 +32,7 @@ TITLES = {
     413: "Request too large",
     415: "Unsupported media type",
     422: "Invalid request",
+    429: "Too many requests",
     500: "Internal error",
     503: "Temporarily unavailable",
 }
@@ -53,6 +55,8 @@ def problem(status: int, detail: str, instance: str | None = None) -> JSONRespon
 
 
 def status_of(error: ProcpilotError) -> int:
+    if isinstance(error, TooManyAttempts):
+        return 429
     if isinstance(error, NotAuthenticated):
         return 401
     if isinstance(error, PermissionDenied):
@@ -78,7 +82,10 @@ def install(app: FastAPI) -> None:
     async def known(request: Request, error: ProcpilotError) -> Response:
         if pages.is_page(request):
             return pages.error_page(request, status_of(error), str(error))
-        return problem(status_of(error), str(error), request.url.path)
+        response = problem(status_of(error), str(error), request.url.path)
+        if isinstance(error, TooManyAttempts):
+            response.headers["Retry-After"] = str(error.retry_after)
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, error: RequestValidationError) -> Response:

@@ -68,6 +68,14 @@ class NotAuthenticated(UserError):
     """No valid credentials: a missing, wrong, revoked or expired key, password or session."""
 
 
+class TooManyAttempts(NotAuthenticated):
+    """Too many failed log-ins for an account in a short time; ``retry_after`` seconds to wait."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class NotFound(UserError):
     """What was asked for does not exist, or is not the caller's to see (the same answer for both)."""
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from procpilot.domain.access import PLATFORM_ROLES, Permission, Principal
-from procpilot.domain.errors import NotAuthenticated, NotFound, StateConflict, UserError
+from procpilot.domain.errors import NotAuthenticated, NotFound, StateConflict, TooManyAttempts, UserError
 from procpilot.services.security import (
     KEY_PREFIX,
     MIN_PASSWORD_LENGTH,
@@ -23,6 +23,8 @@ from procpilot.storage.accounts import AccountRepository
 from procpilot.storage.database import Database
 
 LANGUAGES = ("en", "zh")
+LOCK_AFTER_FAILURES = 5
+LOCK_MINUTES = 15
 NAME = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
 ROLE = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
 
@@ -114,11 +116,32 @@ class AccountService:
         )
 
     def login(self, tenant: str, username: str, password: str) -> Login:
+        now = dt.datetime.now(dt.UTC)
+        with self.database.transaction() as c:
+            failures = AccountRepository(c).failures_since(
+                tenant, username, now - dt.timedelta(minutes=LOCK_MINUTES)
+            )
+        if len(failures) >= LOCK_AFTER_FAILURES:
+            wait = failures[-LOCK_AFTER_FAILURES] + dt.timedelta(minutes=LOCK_MINUTES) - now
+            minutes = max(1, round(wait.total_seconds() / 60))
+            raise TooManyAttempts(
+                f"too many failed log-ins for {username!r}; try again in {minutes} minute(s)",
+                retry_after=max(1, int(wait.total_seconds())),
+            )
         with self.database.transaction() as c:
             repo = AccountRepository(c)
             user = repo.user_by_name(tenant, username) if repo.tenant_exists(tenant) else None
             if not verify_password(password, user["password_hash"] if user else None) or user is None:
-                raise NotAuthenticated("wrong tenant, user name or password")
+                repo.add_failure(tenant, username)
+                failed = True
+            else:
+                failed = False
+                repo.clear_failures(tenant, username)
+                repo.end_expired_sessions()
+        if failed or user is None:
+            raise NotAuthenticated("wrong tenant, user name or password")
+        with self.database.transaction() as c:
+            repo = AccountRepository(c)
             if not user["active"]:
                 raise NotAuthenticated("this account is disabled; ask an administrator")
             token, csrf = new_token(), new_token()

@@ -7,7 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from procpilot.storage.tables import api_keys, roles, sessions, tenants, user_roles, users
+from procpilot.storage.tables import api_keys, login_failures, roles, sessions, tenants, user_roles, users
 
 
 def _now() -> dt.datetime:
@@ -206,4 +206,31 @@ class AccountRepository:
     def end_sessions_of(self, tenant_id: str, user_id: str) -> None:
         self.c.execute(
             sessions.delete().where(sessions.c.tenant_id == tenant_id, sessions.c.user_id == user_id)
+        )
+
+    def end_expired_sessions(self) -> None:
+        self.c.execute(sessions.delete().where(sessions.c.expires_at <= _now()))
+
+    # -- failed log-ins --------------------------------------------------------------------
+
+    def failures_since(self, tenant_id: str, username: str, since: dt.datetime) -> list[dt.datetime]:
+        rows = self.c.execute(
+            sa.select(login_failures.c.failed_at).where(
+                login_failures.c.tenant_id == tenant_id,
+                login_failures.c.username == username,
+                login_failures.c.failed_at > since,
+            )
+        ).scalars()
+        return sorted(_aware(r) for r in rows)
+
+    def add_failure(self, tenant_id: str, username: str) -> None:
+        self.c.execute(
+            login_failures.insert().values(tenant_id=tenant_id, username=username, failed_at=_now())
+        )
+
+    def clear_failures(self, tenant_id: str, username: str) -> None:
+        self.c.execute(
+            login_failures.delete().where(
+                login_failures.c.tenant_id == tenant_id, login_failures.c.username == username
+            )
         )

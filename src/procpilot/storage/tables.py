@@ -76,6 +76,17 @@ sessions = sa.Table(
     sa.ForeignKeyConstraint(["tenant_id", "user_id"], ["users.tenant_id", "users.id"]),
 )
 
+# Failed log-ins, to refuse guessing: an account is locked for a while after a few in a row.
+login_failures = sa.Table(
+    "login_failures",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("tenant_id", sa.String(64), nullable=False),
+    sa.Column("username", sa.String(200), nullable=False),
+    sa.Column("failed_at", sa.DateTime(timezone=True), nullable=False, server_default=_NOW),
+    sa.Index("ix_login_failures_user", "tenant_id", "username", "failed_at"),
+)
+
 # Responses of POSTs sent with an Idempotency-Key, kept to answer a replay with the same response.
 idempotency_records = sa.Table(
     "idempotency_records",

@@ -81,6 +81,15 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("token_hash"),
     )
     op.create_table(
+        "login_failures",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("tenant_id", sa.String(length=64), nullable=False),
+        sa.Column("username", sa.String(length=200), nullable=False),
+        sa.Column("failed_at", sa.DateTime(timezone=True), server_default=now, nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index("ix_login_failures_user", "login_failures", ["tenant_id", "username", "failed_at"])
+    op.create_table(
         "idempotency_records",
         sa.Column("tenant_id", sa.String(length=64), nullable=False),
         sa.Column("principal", sa.String(length=100), nullable=False),
@@ -105,6 +114,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("conversation_keys")
     op.drop_table("idempotency_records")
+    op.drop_index("ix_login_failures_user", table_name="login_failures")
+    op.drop_table("login_failures")
     op.drop_table("sessions")
     op.drop_column("api_keys", "revoked_at")
     op.drop_column("api_keys", "last_used_at")
