@@ -524,6 +524,48 @@ def bench_llm(
     console.print(f"largest p50 overhead: {report['max_p50_overhead_percent']}%")
 
 
+@bench.command("api")
+def bench_api(
+    people: Annotated[int, typer.Option(help="People claiming an expense per round (at most 54).")] = 16,
+    concurrency: Annotated[str, typer.Option(help="How many at once, comma-separated.")] = "1,4",
+    rounds: Annotated[int, typer.Option(help="Rounds, alternating HTTP and in-process.")] = 2,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """Conversation messages per second and latency over HTTP (uvicorn, sessions, CSRF) and
+    in-process, with the ratio: what the HTTP layer costs."""
+    import json
+
+    from procpilot.cli import bench_api as api_bench
+
+    levels = [int(v) for v in concurrency.split(",") if v.strip()]
+    report = api_bench.run(
+        Settings().packs_dir, levels, min(people, 54), rounds, progress=lambda m: err.print(f"[dim]{m}[/]")
+    )
+    if as_json:
+        sys.stdout.write(json.dumps(report, indent=2) + "\n")
+        return
+    table = Table(
+        title=f"workplace expense claims: {report['people']} people x {report['messages_per_person']} messages, {rounds} rounds"
+    )
+    for column in ("path", "at once", "messages", "msg/s", "p50 ms", "p95 ms"):
+        table.add_column(column, justify="right" if column != "path" else "left")
+    for path, levels_found in report["paths"].items():
+        for level, figures in levels_found.items():
+            table.add_row(
+                path,
+                str(level),
+                str(figures["messages"]),
+                str(figures["messages_per_s"]),
+                str(figures["p50_ms"]),
+                str(figures["p95_ms"]),
+            )
+    console.print(table)
+    ratios = ", ".join(
+        f"{level} at once: {ratio}x" for level, ratio in report["http_over_in_process"].items()
+    )
+    console.print(f"in-process messages/s over HTTP messages/s: {ratios}", highlight=False)
+
+
 @bench.command("kb")
 def bench_kb(
     pack: Annotated[
