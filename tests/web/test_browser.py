@@ -146,6 +146,7 @@ def test_log_in_return_claim_approve_and_read_the_timeline(browser: Browser, bas
     eva.click("#nav-approvals")
     task = eva.locator("article.task", has_text="Olga Okafor: €120.00 for travel")
     expect(task).to_have_count(1)
+    expect(task).to_contain_text("Requested by: Olga Okafor · Assigned to: Eva Engel")
     shot(eva, "06-approvals-inbox")
     task.locator("input[name=comment]").fill("fine, thanks")
     task.get_by_role("button", name="Approve").click()

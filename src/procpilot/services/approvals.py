@@ -9,6 +9,7 @@ from procpilot.domain.errors import NotFound, PermissionDenied, StateConflict, U
 from procpilot.engine import ApprovalDecision
 from procpilot.services.conversations import ConversationService, Reply
 from procpilot.services.processes import ProcessService
+from procpilot.storage.accounts import AccountRepository
 from procpilot.storage.database import Database
 from procpilot.storage.processes import ProcessRepository
 
@@ -42,8 +43,10 @@ class ApprovalService:
         with self.database.transaction() as c:
             repo = ProcessRepository(c, principal.tenant)
             if everyone:
-                return repo.approvals(status=status)
-            return repo.approvals(status=status, assignee=principal.id, roles=principal.roles)
+                tasks = repo.approvals(status=status)
+            else:
+                tasks = repo.approvals(status=status, assignee=principal.id, roles=principal.roles)
+            return _named(c, principal.tenant, tasks)
 
     def task(self, principal: Principal, approval_id: str) -> dict[str, Any]:
         with self.database.transaction() as c:
@@ -129,3 +132,12 @@ class ApprovalService:
             conversation_id=task["conversation_id"],
             outcome=ApprovalDecision(approval_id, TIMEOUT, "", "system"),
         )
+
+
+def _named(c: Any, tenant: str, tasks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Tasks with the display names of their requester, assignee and decider, where they have accounts."""
+    names = {u["id"]: u["display_name"] or u["username"] for u in AccountRepository(c).users(tenant)}
+    for task in tasks:
+        for field in ("requester", "assignee", "decided_by"):
+            task[f"{field}_name"] = names.get(task[field]) if task[field] else None
+    return tasks
