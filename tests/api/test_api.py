@@ -355,3 +355,11 @@ def test_repeated_wrong_passwords_lock_the_account_for_a_while(env: Env) -> None
         "/api/session", json={"tenant": "acme", "username": "olaf", "password": "correct horse battery"}
     )
     assert ok.status_code == 200
+
+
+def test_metrics_can_require_a_token(env: Env) -> None:
+    env.container.settings.metrics_token = "scrape-me"
+    assert env.client.get("/metrics").status_code == 401
+    assert env.client.get("/metrics", headers={"Authorization": "Bearer nope"}).status_code == 401
+    scraped = env.client.get("/metrics", headers={"Authorization": "Bearer scrape-me"})
+    assert scraped.status_code == 200 and "procpilot_http_requests_total" in scraped.text

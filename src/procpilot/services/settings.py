@@ -71,6 +71,9 @@ class Settings(BaseSettings):
         default=None,
         description="Send the session cookie over HTTPS only; default: when the request came over HTTPS.",
     )
+    metrics_token: str | None = Field(
+        default=None, description="When set, /metrics answers only 'Authorization: Bearer <token>'."
+    )
     max_body_bytes: int = Field(
         default=1_048_576, description="Largest request body accepted (document uploads: 20 MiB)."
     )
