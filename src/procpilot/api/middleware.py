@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, Request, Response
 from fastapi.concurrency import run_in_threadpool
+from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from procpilot.api.auth import identify
@@ -63,64 +64,97 @@ class BodyLimit:
 Next = Callable[[Request], Awaitable[Response]]
 
 
-def install(app: FastAPI, max_body_bytes: int) -> None:
-    @app.middleware("http")
-    async def idempotent(request: Request, call_next: Next) -> Response:
-        """A POST with an Idempotency-Key runs once per caller and key; a replay gets the stored
-        response (header ``Idempotent-Replayed: true``); the same key with another body: 422."""
-        key = request.headers.get("idempotency-key")
-        if request.method != "POST" or key is None:
-            return await call_next(request)
-        try:
-            principal = await identify(request)
-        except ProcpilotError:
-            principal = None
-        if principal is None:
-            return await call_next(request)
-        services = request.app.state.container
-        body = await request.body()
-        fingerprint = request_hash(request.method, request.url.path + "?" + request.url.query, body)
-        try:
-            stored = await run_in_threadpool(services.idempotency.begin, principal, key, fingerprint)
-        except ProcpilotError as error:
-            return problem(status_of(error), str(error), request.url.path)
-        if stored is not None:
-            return Response(
-                stored.body,
-                status_code=stored.status_code,
-                media_type=stored.content_type,
-                headers={"Idempotent-Replayed": "true"},
-            )
-        response = await call_next(request)
-        content_type = response.headers.get("content-type", "application/json")
-        if content_type.startswith("text/event-stream"):
-            # A stream cannot be replayed; the key is released so a retry runs again.
-            await run_in_threadpool(
-                services.idempotency.finish, principal, key, Stored(500, content_type, "")
-            )
-            return response
-        chunks = [chunk async for chunk in response.body_iterator]  # type: ignore[attr-defined]
-        data = b"".join(c if isinstance(c, bytes) else c.encode() for c in chunks)
-        await run_in_threadpool(
-            services.idempotency.finish,
-            principal,
-            key,
-            Stored(response.status_code, content_type, data.decode("utf-8", "replace")),
+async def idempotent(request: Request, call_next: Next) -> Response:
+    """A POST with an Idempotency-Key runs once per caller and key; a replay gets the stored
+    response (header ``Idempotent-Replayed: true``); the same key with another body: 422."""
+    key = request.headers.get("idempotency-key")
+    if request.method != "POST" or key is None:
+        return await call_next(request)
+    try:
+        principal = await identify(request)
+    except ProcpilotError:
+        principal = None
+    if principal is None:
+        return await call_next(request)
+    services = request.app.state.container
+    body = await request.body()
+    fingerprint = request_hash(request.method, request.url.path + "?" + request.url.query, body)
+    try:
+        stored = await run_in_threadpool(services.idempotency.begin, principal, key, fingerprint)
+    except ProcpilotError as error:
+        return problem(status_of(error), str(error), request.url.path)
+    if stored is not None:
+        return Response(
+            stored.body,
+            status_code=stored.status_code,
+            media_type=stored.content_type,
+            headers={"Idempotent-Replayed": "true"},
         )
-        headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
-        return Response(data, status_code=response.status_code, headers=headers, media_type=None)
-
-    @app.middleware("http")
-    async def measured(request: Request, call_next: Next) -> Response:
-        started = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        path = getattr(route, "path", "unmatched")
-        container = getattr(request.app.state, "container", None)
-        if container is not None:
-            container.metrics.observe(
-                request.method, path, response.status_code, time.perf_counter() - started
-            )
+    response = await call_next(request)
+    content_type = response.headers.get("content-type", "application/json")
+    if content_type.startswith("text/event-stream"):
+        # A stream cannot be replayed; the key is released so a retry runs again.
+        await run_in_threadpool(services.idempotency.finish, principal, key, Stored(500, content_type, ""))
         return response
+    chunks = [chunk async for chunk in response.body_iterator]  # type: ignore[attr-defined]
+    data = b"".join(c if isinstance(c, bytes) else c.encode() for c in chunks)
+    await run_in_threadpool(
+        services.idempotency.finish,
+        principal,
+        key,
+        Stored(response.status_code, content_type, data.decode("utf-8", "replace")),
+    )
+    headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
+    return Response(data, status_code=response.status_code, headers=headers, media_type=None)
 
+
+class Measured:
+    """Counts requests and their latency per route template (pure ASGI: no body buffering)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def sending(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            container = getattr(scope["app"].state, "container", None) if "app" in scope else None
+            if container is not None:
+                path = getattr(scope.get("route"), "path", "unmatched")
+                container.metrics.observe(scope["method"], path, status, time.perf_counter() - started)
+
+
+class IdempotencyGate:
+    """Sends only POSTs with an ``Idempotency-Key`` through the (buffering) idempotency check."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.checked = BaseHTTPMiddleware(app, dispatch=idempotent)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] == "http"
+            and scope["method"] == "POST"
+            and any(name == b"idempotency-key" for name, _ in scope["headers"])
+        ):
+            await self.checked(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+
+def install(app: FastAPI, max_body_bytes: int) -> None:
+    app.add_middleware(IdempotencyGate)
+    app.add_middleware(Measured)
     app.add_middleware(BodyLimit, limit=max_body_bytes)
