@@ -24,7 +24,9 @@ def test_health_ready_and_openapi(env: Env) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
     ready = client.get("/readyz").json()
     assert ready["status"] == "ready" and ready["packs"] == ["mini"] and ready["database"] == "ok"
-    paths = client.get("/openapi.json").json()["paths"]
+    described = client.get("/openapi.json").json()
+    assert set(described["components"]["securitySchemes"]) == {"HTTPBearer", "APIKeyCookie"}
+    paths = described["paths"]
     for path in (
         "/api/conversations",
         "/api/processes",

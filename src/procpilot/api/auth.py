@@ -12,6 +12,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
+from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 
 from procpilot.domain.access import Principal
 from procpilot.domain.errors import NotAuthenticated, PermissionDenied
@@ -62,7 +63,16 @@ async def check_csrf(request: Request) -> None:
         raise PermissionDenied("this change needs the page's CSRF token; reload the page and try again")
 
 
-async def principal(request: Request) -> Principal:
+# Declared so that /openapi.json documents both ways in; ``identify`` does the checking.
+_bearer = HTTPBearer(auto_error=False, description="An API key: 'Authorization: Bearer pp_...'")
+_cookie = APIKeyCookie(name=COOKIE, auto_error=False, description="A session cookie from POST /api/session")
+
+
+async def principal(
+    request: Request,
+    _key: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)] = None,
+    _session: Annotated[str | None, Depends(_cookie)] = None,
+) -> Principal:
     found = await identify(request)
     if found is None:
         raise NotAuthenticated("log in, or send an API key as 'Authorization: Bearer <key>'")
