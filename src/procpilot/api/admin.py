@@ -87,7 +87,7 @@ def revoke_key(key_id: str, c: Services, who: Caller) -> Response:
 def model_usage(c: Services, who: Caller, conversation_id: str | None = None) -> dict[str, Any]:
     """Model calls and tokens for the caller's tenant, or one of its conversations."""
     if conversation_id:
-        c.chats.history(who, conversation_id, 1 << 62)
+        c.chats.require_readable(who, conversation_id)
     else:
         who.require(Permission.READ_ALL, "the tenant's model usage")
     return {

@@ -110,7 +110,7 @@ async def follow(
     question: an approval decided, a timer fired. Resumes after ``Last-Event-ID``; the stream
     closes after ``wait`` seconds and an EventSource reconnects by itself."""
     start = int(last_event_id) if last_event_id and last_event_id.isdigit() else max(after, 0)
-    await run_in_threadpool(c.chats.history, who, conversation_id, 1 << 62)  # 404 before streaming
+    await run_in_threadpool(c.chats.require_readable, who, conversation_id)  # 404 before streaming
 
     async def events() -> AsyncIterator[str]:
         seen = start

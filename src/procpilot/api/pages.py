@@ -203,7 +203,7 @@ async def chat_stream(
     who = await person(request)
     last_id = request.headers.get("last-event-id", "")
     seen = int(last_id) if last_id.isdigit() else after
-    await run_in_threadpool(c.chats.history, who, conversation_id, 1 << 62)
+    await run_in_threadpool(c.chats.require_readable, who, conversation_id)
     t = translator(who.language)
     message_template = templates.get_template("_message.html")
     banner_template = templates.get_template("_waiting.html")

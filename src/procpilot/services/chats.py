@@ -77,6 +77,10 @@ class ChatService:
             commands=commands,
         )
 
+    def require_readable(self, principal: Principal, conversation_id: str) -> None:
+        """Raise NotFound unless the principal may read the conversation."""
+        self._record(principal, conversation_id, write=False)
+
     def history(self, principal: Principal, conversation_id: str, after: int = 0) -> dict[str, Any]:
         record = self._record(principal, conversation_id, write=False)
         with self.database.transaction() as c:
