@@ -146,3 +146,32 @@ def pgvector_url(pgvector_server: str) -> Iterator[str]:
     with admin.connect() as c:
         c.execute(sa.text(f'DROP DATABASE "{name}" WITH (FORCE)'))
     admin.dispose()
+
+
+# -- leaving the test run -----------------------------------------------------------------------
+#
+# DBOS runs each durable process in a thread of its pool. A test's engine is destroyed while some
+# processes still wait (as a worker's are when it stops: they are recorded and the next worker
+# resumes them), and the interpreter's exit would join those threads. One whose test database was
+# dropped after the test retries its connection for ever, so the run would never end. Like
+# `procpilot worker`, the run leaves without waiting for them, keeping pytest's exit status.
+
+_EXIT_STATUS = pytest.StashKey[int]()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    session.config.stash[_EXIT_STATUS] = int(exitstatus)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    import sys
+    import threading
+
+    if _EXIT_STATUS in config.stash and any(
+        t.name.startswith("dbos-") and t.is_alive() for t in threading.enumerate()
+    ):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(config.stash[_EXIT_STATUS])
