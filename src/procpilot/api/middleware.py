@@ -67,9 +67,7 @@ Next = Callable[[Request], Awaitable[Response]]
 async def idempotent(request: Request, call_next: Next) -> Response:
     """A POST with an Idempotency-Key runs once per caller and key; a replay gets the stored
     response (header ``Idempotent-Replayed: true``); the same key with another body: 422."""
-    key = request.headers.get("idempotency-key")
-    if request.method != "POST" or key is None:
-        return await call_next(request)
+    key = request.headers["idempotency-key"]  # IdempotencyGate sends only such POSTs here
     try:
         principal = await identify(request)
     except ProcpilotError:

@@ -22,6 +22,7 @@ from procpilot.api.sessions import set_cookie
 from procpilot.domain.access import Permission, Principal
 from procpilot.domain.errors import NotAuthenticated, TooManyAttempts
 from procpilot.services import packs as pack_service
+from procpilot.services.accounts import parse_roles
 from procpilot.web import TEMPLATES
 from procpilot.web.i18n import LANGUAGES, translator
 
@@ -327,7 +328,7 @@ async def users_create(
             username=username,
             user_id=user_id or None,
             password=password,
-            roles=[r.strip() for r in roles.split(",") if r.strip()],
+            roles=parse_roles(roles),
             display_name=display_name,
         )
     )
@@ -344,9 +345,7 @@ async def users_change(
 ) -> Response:
     who = await person(request)
     await run_in_threadpool(
-        lambda: c.accounts.update_user(
-            who, user_id, roles=[r.strip() for r in roles.split(",") if r.strip()], active=bool(active)
-        )
+        lambda: c.accounts.update_user(who, user_id, roles=parse_roles(roles), active=bool(active))
     )
     return _back("/admin/users")
 
@@ -395,9 +394,7 @@ async def keys_create(
     roles: Annotated[str, Form(max_length=500)] = "agent_user",
 ) -> Response:
     who = await person(request)
-    created = await run_in_threadpool(
-        c.accounts.create_key, who, name, [r.strip() for r in roles.split(",") if r.strip()]
-    )
+    created = await run_in_threadpool(c.accounts.create_key, who, name, parse_roles(roles))
     keys = await run_in_threadpool(c.accounts.keys, who)
     return render(request, "admin_keys.html", who, keys=keys, new=created)
 

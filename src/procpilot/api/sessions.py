@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -19,7 +20,7 @@ def set_cookie(response: Response, request: Request, login: Login, secure: bool 
     response.set_cookie(
         COOKIE,
         login.token,
-        max_age=int((login.expires_at - login.expires_at.now(login.expires_at.tzinfo)).total_seconds()),
+        max_age=int((login.expires_at - dt.datetime.now(dt.UTC)).total_seconds()),
         httponly=True,
         samesite="lax",
         secure=request.url.scheme == "https" if secure is None else secure,

@@ -17,6 +17,7 @@ from rich.table import Table
 from procpilot.domain.errors import ProcpilotError
 from procpilot.services import intent_service
 from procpilot.services import packs as pack_service
+from procpilot.services.accounts import parse_roles
 from procpilot.services.container import build
 from procpilot.services.demo import ensure_demo_accounts
 from procpilot.services.logging import configure_logging
@@ -294,7 +295,7 @@ def users_add(
             tenant or container.settings.default_tenant,
             username,
             password,
-            tuple(r.strip() for r in roles.split(",") if r.strip()),
+            parse_roles(roles),
             user_id=user_id,
             display_name=name,
         )
@@ -318,7 +319,7 @@ def users_key(
         key = container.accounts.issue_key(
             tenant or container.settings.default_tenant,
             name,
-            tuple(r.strip() for r in roles.split(",") if r.strip()),
+            parse_roles(roles),
         )
     except ProcpilotError as error:
         err.print(f"[red]{error}[/]")

@@ -63,6 +63,11 @@ def _public_key(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def parse_roles(text: str) -> tuple[str, ...]:
+    """Roles written as a comma-separated list (forms, the command line)."""
+    return tuple(role.strip() for role in text.split(",") if role.strip())
+
+
 def _check_roles(role_names: list[str] | tuple[str, ...]) -> tuple[str, ...]:
     for role in role_names:
         if not ROLE.match(role):
@@ -263,7 +268,7 @@ class AccountService:
         principal: Principal,
         user_id: str,
         *,
-        roles: list[str] | None = None,
+        roles: list[str] | tuple[str, ...] | None = None,
         password: str | None = None,
         display_name: str | None = None,
         language: str | None = None,

@@ -62,7 +62,8 @@ class ChatService:
             if taken:
                 raise StateConflict(f"conversation id {conversation_id!r} is taken; choose another")
             if record is not None:
-                record = self._record(principal, conversation_id, write=True)
+                if record.user_id != principal.id:  # another person's: not found, as for reading
+                    raise NotFound(f"no conversation {conversation_id}")
                 pack_id = record.pack_id
         if pack_id is None:
             raise NotFound(f"no conversation {conversation_id}; a new conversation needs a pack")
