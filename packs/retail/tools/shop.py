@@ -154,6 +154,12 @@ def _describe_options(options: dict[str, Any]) -> str:
     return ", ".join(str(v) for v in options.values())
 
 
+def _describe_variant(options: dict[str, Any]) -> str:
+    """A variant's options with their names ("switch type: clicky, backlight: none"): a value such
+    as "yes" or "none" means nothing without its name."""
+    return ", ".join(f"{k}: {v}" for k, v in options.items())
+
+
 def _payment_label(method: dict[str, Any]) -> str:
     source = method["source"]
     if source == "credit_card":
@@ -301,7 +307,7 @@ def get_product_details(ctx: ToolContext, product_id: str) -> dict[str, Any]:
             {
                 "item_id": v["item_id"],
                 "price": v["price"],
-                "label": f"{_describe_options(json.loads(v['options']))}, ${v['price']:.2f}",
+                "label": f"{_describe_variant(json.loads(v['options']))}, ${v['price']:.2f}",
             }
             for v in available
         ],
@@ -324,14 +330,21 @@ def exchange_options(ctx: ToolContext, user_id: str, order_id: str, item_id: str
     ).fetchall()
     if not rows:
         raise ToolFailure(f"There are no other available options of the {item['name']} right now.")
+
+    def changes(row: sqlite3.Row) -> int:
+        options = json.loads(row["options"])
+        return sum(1 for k, v in options.items() if item["options"].get(k) != v)
+
+    # Closest first: the variant that differs from the customer's item in the fewest options.
     return [
         {
             "item_id": r["item_id"],
             "price": r["price"],
             "difference": round(r["price"] - item["price"], 2),
-            "label": f"{_describe_options(json.loads(r['options']))}, ${r['price']:.2f}",
+            "changes": changes(r),
+            "label": f"{_describe_variant(json.loads(r['options']))}, ${r['price']:.2f}",
         }
-        for r in rows
+        for r in sorted(rows, key=lambda r: (changes(r), r["price"]))
     ]
 
 

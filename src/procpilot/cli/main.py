@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.progress import TaskID
 from rich.table import Table
 
+from procpilot.cli import bench_dialogue
 from procpilot.domain.errors import ProcpilotError
 from procpilot.services import intent_service
 from procpilot.services import packs as pack_service
@@ -523,6 +524,9 @@ def bench_llm(
             f"concurrency {level}: procpilot/direct p50 latency x{ratio['p50_latency']}, throughput x{ratio['throughput']}"
         )
     console.print(f"largest p50 overhead: {report['max_p50_overhead_percent']}%")
+
+
+bench.command("dialogue")(bench_dialogue.dialogue)
 
 
 @bench.command("api")

@@ -40,6 +40,7 @@ class Option:
 
     value: Any
     label: str
+    synonyms: tuple[str, ...] = ()  # other words people use for it ("don't need it anymore")
 
     def as_dict(self) -> dict[str, Any]:
         return {"value": self.value, "label": self.label}
@@ -51,6 +52,8 @@ class SlotDef:
 
     ``options`` are fixed choices; ``options_from`` names a slot holding a list (a tool's result),
     whose items become choices through ``option_value`` (a key) and ``option_label`` (a template).
+    ``ties``: what to do when a person's words fit several options equally: ``ask`` (the default),
+    or ``first`` when the options come ranked best first (a tool listing the closest variant first).
     """
 
     name: str
@@ -64,6 +67,8 @@ class SlotDef:
     currency: str = "USD"
     pattern: str | None = None
     initial: Any = None
+    ties: str = "ask"
+    direction: str = "any"  # dates: "past" (an expense), "future" (leave) or "any"
 
     @property
     def is_choice(self) -> bool:

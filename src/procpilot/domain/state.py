@@ -51,6 +51,9 @@ class DialogueState:
     # The pack version (digest of its flows) that the flows on the stack run under; set when the
     # stack fills, cleared when it empties, so a reload changes only conversations started after it.
     pack_digest: str | None = None
+    # What the person said since their current request began: facts in it fill slots of flows
+    # and sub-flows that start later, and choices whose options were not known when it was said.
+    notes: list[str] = field(default_factory=list)
 
     @property
     def top(self) -> Frame | None:

@@ -38,7 +38,9 @@ from procpilot.engine.effects import (
     effect_from_dict,
 )
 from procpilot.engine.templates import Renderer
-from procpilot.engine.turn import TurnContext
+from procpilot.engine.turn import Recall, TurnContext
+
+MAX_NOTES = 8
 
 
 @dataclass
@@ -57,16 +59,26 @@ class Turn:
 class DialogueEngine:
     """Applies commands and outcomes to a copy of the state; never performs I/O."""
 
-    def __init__(self, pack: Pack, renderer: Renderer | None = None) -> None:
+    def __init__(self, pack: Pack, renderer: Renderer | None = None, recall: Recall | None = None) -> None:
         self.pack = pack
         self.renderer = renderer or Renderer()
+        self.recall = recall
 
     def _turn(self, state: DialogueState) -> TurnContext:
-        return TurnContext(self.pack, self.renderer, state.copy())
+        return TurnContext(self.pack, self.renderer, state.copy(), recall=self.recall)
 
-    def handle(self, state: DialogueState, commands: list[Command]) -> Turn:
-        """Apply ``commands`` and advance until the dialogue waits or needs an effect."""
+    def _finish(self, turn: TurnContext) -> Turn:
+        if turn.request_ended and turn.user_frame() is None:
+            # The request is done: what was said for it must not fill the next one.
+            turn.state.notes = []
+        return Turn(turn.state, turn.events, turn.effect)
+
+    def handle(self, state: DialogueState, commands: list[Command], text: str | None = None) -> Turn:
+        """Apply ``commands`` and advance until the dialogue waits or needs an effect. ``text``, the
+        message the commands came from, is kept in the notes of the person's current request."""
         turn = self._turn(state)
+        if text:
+            turn.state.notes = [*turn.state.notes, text][-MAX_NOTES:]
         if any(f.status == WAITING_EFFECT for f in turn.state.frames):
             # An effect is outstanding (a crash mid-call): don't start anything on top of it.
             turn.emit("turn.deferred", reason="an effect is still outstanding")
@@ -78,7 +90,7 @@ class DialogueEngine:
         for command in processor.order(commands):
             processor.apply(turn, command)
         executor.advance(turn)
-        return Turn(turn.state, turn.events, turn.effect)
+        return self._finish(turn)
 
     def resume(self, state: DialogueState, outcome: Outcome) -> Turn:
         """Continue after the runtime performed an effect (or an approval was decided)."""
@@ -111,7 +123,7 @@ class DialogueEngine:
                 frame.context.pop("effect", None)
                 self._generated(turn, frame, outcome)
         executor.advance(turn)
-        return Turn(turn.state, turn.events, turn.effect)
+        return self._finish(turn)
 
     def _generated(self, turn: TurnContext, frame: Frame, outcome: GenerationResult) -> None:
         step = turn.flow(frame).step(frame.step_id)

@@ -226,6 +226,7 @@ def _collect(turn: TurnContext, frame: Frame, step: CollectStep) -> None:
             turn.set_slot(frame, step.slot, canonical, how="prefill")
         else:
             turn.emit("slot.rejected", flow=frame.flow_id, slot=step.slot, value=deferred, reason=problem)
+    problem = turn.recall_slot(frame, slot) if not step.ask_before_filling else None
     value = frame.slots.get(step.slot)
     if value is not None and not (step.ask_before_filling and not frame.context.get(asked_key)):
         # Re-check a value filled earlier: the options or other slots may have changed since.
@@ -239,6 +240,8 @@ def _collect(turn: TurnContext, frame: Frame, step: CollectStep) -> None:
         turn.emit("slot.rejected", flow=frame.flow_id, slot=step.slot, value=value, reason=problem)
     frame.context[asked_key] = True
     frame.status = WAITING_INPUT
+    if problem:
+        turn.utter(problem, frame)
     turn.utter(turn.render(step.prompt, frame), frame, _buttons(turn, frame, step))
 
 

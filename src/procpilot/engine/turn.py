@@ -3,6 +3,7 @@ that both the command processor and the step executor need."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +27,11 @@ DEFAULT_RESPONSES = {
 }
 
 
+# What the person's earlier words say about a slot: (slot, its options now, the notes, the labels
+# of the frame's filled choices) -> a value, or None. Understanding provides it; it must be pure.
+Recall = Callable[[SlotDef, tuple[Option, ...], Sequence[str], Mapping[str, str]], Any]
+
+
 @dataclass
 class TurnContext:
     """Mutable scratchpad for one turn. The engine copies the state before creating it."""
@@ -35,6 +41,8 @@ class TurnContext:
     state: DialogueState
     events: list[Event] = field(default_factory=list)
     effect: Effect | None = None
+    recall: Recall | None = None
+    request_ended: bool = False  # a flow the person started has ended in this turn
 
     # ---- lookups -------------------------------------------------------------------------
     def flow(self, frame: Frame) -> Flow:
@@ -108,7 +116,42 @@ class TurnContext:
         )
         self.state.frames.append(frame)
         self.emit("flow.started", flow=flow_id, frame=frame.frame_id, pattern=flow.pattern, parent=parent)
+        if not flow.pattern:
+            for slot in flow.slots.values():
+                if not slot.options_from:
+                    self.recall_slot(frame, slot)
         return frame
+
+    def recall_slot(self, frame: Frame, slot: SlotDef) -> str | None:
+        """Fill ``slot`` from what the person said earlier, once per set of options. Returns why a
+        recalled value does not fit (to tell them), or None."""
+        if self.recall is None or not self.state.notes or frame.slots.get(slot.name) is not None:
+            return None
+        options = self.options(frame, slot)
+        if slot.options_from and not options:
+            return None
+        mark = f"{len(self.state.notes)}:{'|'.join(str(o.value) for o in options)}"
+        recalled = frame.context.setdefault("recalled", {})
+        if recalled.get(slot.name) == mark:
+            return None
+        recalled[slot.name] = mark
+        flow = self.flow(frame)
+        labels = {
+            name: next((o.label for o in self.options(frame, other) if o.value == frame.slots[name]), "")
+            for name, other in flow.slots.items()
+            if other.is_choice and frame.slots.get(name) is not None and not other.multiple
+        }
+        value = self.recall(slot, options, tuple(self.state.notes), labels)
+        if value is None:
+            return None
+        canonical, problem = self.check_value(frame, slot, value)
+        if problem is not None:
+            self.emit("slot.rejected", flow=frame.flow_id, slot=slot.name, value=value, reason=problem)
+            return problem
+        if canonical in frame.context.get("discarded", {}).get(slot.name, []):
+            return None
+        self.set_slot(frame, slot.name, canonical, how="recalled")
+        return None
 
     def raise_to_top(self, frame: Frame) -> None:
         """Move ``frame`` and the flows that called it to the top of the stack, keeping their order;
@@ -128,6 +171,8 @@ class TurnContext:
     def pop(self, frame: Frame, kind: str) -> None:
         """Remove ``frame`` (completed or cancelled) and wake what was below it."""
         self.state.frames = [f for f in self.state.frames if f.frame_id != frame.frame_id]
+        if not self.pack.flows[frame.flow_id].pattern and not frame.parent:
+            self.request_ended = True
         self.emit(f"flow.{kind}", flow=frame.flow_id, frame=frame.frame_id)
         top = self.state.top
         if top is not None and top.status in WAITING_STATES:
@@ -146,6 +191,8 @@ class TurnContext:
             parent_id = parent.parent
         for victim in reversed(doomed):
             if victim in self.state.frames:
+                if not self.pack.flows[victim.flow_id].pattern:
+                    self.request_ended = True
                 self.state.frames.remove(victim)
                 self.emit("flow.cancelled", flow=victim.flow_id, frame=victim.frame_id)
         top = self.state.top
@@ -193,5 +240,11 @@ class TurnContext:
         return canonical, None
 
     def set_slot(self, frame: Frame, name: str, value: Any, *, how: str = "set") -> None:
+        old = frame.slots.get(name)
+        if value is None and old is not None:
+            # A value the flow threw away (a failed lookup) is not recalled again.
+            used = frame.context.setdefault("discarded", {}).setdefault(name, [])
+            if old not in used:
+                used.append(old)
         frame.slots[name] = value
         self.emit("slot.set", flow=frame.flow_id, frame=frame.frame_id, slot=name, value=value, how=how)

@@ -117,7 +117,8 @@ def _options(raw: list[Any]) -> tuple[Option, ...]:
     out = []
     for item in raw:
         if isinstance(item, dict):
-            out.append(Option(item["value"], str(item.get("label", item["value"]))))
+            synonyms = tuple(str(w) for w in item.get("synonyms") or ())
+            out.append(Option(item["value"], str(item.get("label", item["value"])), synonyms))
         else:
             out.append(Option(item, str(item)))
     return tuple(out)
@@ -136,6 +137,8 @@ def _slot(name: str, data: dict[str, Any]) -> SlotDef:
         currency=data.get("currency", "USD"),
         pattern=data.get("pattern"),
         initial=data.get("initial"),
+        ties=data.get("ties", "ask"),
+        direction=data.get("direction", "any"),
     )
 
 

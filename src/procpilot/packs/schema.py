@@ -22,7 +22,7 @@ _OPTION = {
         {
             "type": "object",
             "required": ["value"],
-            "properties": {"value": {}, "label": _TEXT},
+            "properties": {"value": {}, "label": _TEXT, "synonyms": {"type": "array", "items": _TEXT}},
             "additionalProperties": False,
         },
     ]
@@ -42,6 +42,8 @@ _SLOT = {
         "currency": {"type": "string", "pattern": "^[A-Z]{3}$"},
         "pattern": _TEXT,
         "initial": {},
+        "ties": {"enum": ["ask", "first"]},
+        "direction": {"enum": ["past", "future", "any"]},
     },
     "additionalProperties": False,
 }

@@ -45,10 +45,11 @@ class PackRuntime:
 def build_runtime(loaded: LoadedPack, intents: IntentSource | None = None) -> PackRuntime:
     """Everything a pack needs at run time. ``intents`` is a trained classifier, if one is promoted."""
     pack = loaded.pack
+    understanding = RuleUnderstanding(pack, intents=intents)
     return PackRuntime(
         loaded=loaded,
-        engine=DialogueEngine(pack),
-        understanding=RuleUnderstanding(pack, intents=intents),
+        engine=DialogueEngine(pack, recall=understanding.recall),
+        understanding=understanding,
         tools=dict(loaded.tools),
     )
 
@@ -176,7 +177,7 @@ class PackCatalog:
                     return current
                 found = PackRuntime(
                     loaded=loaded,
-                    engine=DialogueEngine(loaded.pack),
+                    engine=DialogueEngine(loaded.pack, recall=current.understanding.recall),
                     understanding=current.understanding,
                     tools=current.tools,
                     runners=current.runners,

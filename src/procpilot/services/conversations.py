@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -50,6 +51,7 @@ class Reply:
     events: list[dict[str, Any]] = field(default_factory=list)
     active_flows: list[str] = field(default_factory=list)
     handed_off: bool = False
+    understanding_seconds: float = 0.0  # how long turning the message into commands took
 
     @property
     def text(self) -> str:
@@ -137,15 +139,20 @@ class ConversationService:
             log.info("conversation.recovering", conversation=conversation_id, effect=type(pending).__name__)
             turn = Turn(state, [], pending)
             state, version = self._drive(turn, pack, ctx, version, events)
+        understanding_seconds = 0.0
         if commands is None:
+            started = time.perf_counter()
             understanding = self._understanding(tenant, pack, conversation_id)
             history = (
                 self._history(tenant, conversation_id) if understanding is not pack.understanding else []
             )
             commands = understanding.understand(text, engine.expectation(state), history)
-        turn = engine.handle(state, commands)
+            understanding_seconds = time.perf_counter() - started
+        turn = engine.handle(state, commands, text)
         state, version = self._drive(turn, pack, ctx, version, events)
-        return self._reply(conversation_id, state, events, commands)
+        reply = self._reply(conversation_id, state, events, commands)
+        reply.understanding_seconds = understanding_seconds
+        return reply
 
     def _version(self, current: PackRuntime, state: DialogueState) -> PackRuntime:
         """The pack version the conversation's waiting flows started under (the current one when

@@ -94,9 +94,12 @@ _FILLER = re.compile(
 _ALL = re.compile(r"\b(all( of them| items| the items)?|everything|both( of them)?)\b", re.IGNORECASE)
 
 
+_LEAD = re.compile(r"^\s*(sorry|well|um+|uh+|hmm+|oh|ah|actually|ok so)[,.!]?\s+", re.IGNORECASE)
+
+
 def yes_no(text: str) -> bool | None:
-    """True for a yes, False for a no, None for neither."""
-    cleaned = text.strip().strip("!.").strip()
+    """True for a yes, False for a no, None for neither ("sorry, no, that's all" is a no)."""
+    cleaned = _LEAD.sub("", text.strip()).strip("!.").strip()
     if YES.match(cleaned):
         return True
     if NO.match(cleaned):
@@ -134,10 +137,13 @@ def number(text: str) -> float | None:
     return None
 
 
-def date(text: str, *, now: dt.datetime, timezone: str = "UTC", with_time: bool = False) -> str | None:
-    """An ISO date (or datetime) for the first date phrase in ``text``, relative to ``now``."""
+def date(
+    text: str, *, now: dt.datetime, timezone: str = "UTC", with_time: bool = False, direction: str = "any"
+) -> str | None:
+    """An ISO date (or datetime) for the first date phrase in ``text``, relative to ``now``.
+    ``direction`` past reads "28 November" as the last one, future (and any) as the next one."""
     settings: dict[str, Any] = {
-        "PREFER_DATES_FROM": "future",
+        "PREFER_DATES_FROM": "past" if direction == "past" else "future",
         "RELATIVE_BASE": now.replace(tzinfo=None),
         "TIMEZONE": timezone,
         "RETURN_AS_TIMEZONE_AWARE": False,
@@ -148,6 +154,43 @@ def date(text: str, *, now: dt.datetime, timezone: str = "UTC", with_time: bool 
     # Skip pure durations such as "three days" when a real date phrase follows.
     _phrase, value = next(((p, v) for p, v in found if not re.fullmatch(r"\w+ (days?|weeks?)", p)), found[0])
     return value.isoformat() if with_time else value.date().isoformat()
+
+
+_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_MONTHS = "january|february|march|april|may|june|july|august|september|october|november|december"
+_DAY = rf"(?:{'|'.join(_WEEKDAYS)}|\d{{1,2}}(?:st|nd|rd|th)?\s+(?:{_MONTHS})|(?:{_MONTHS})\s+\d{{1,2}}(?:st|nd|rd|th)?)"
+_RANGE = re.compile(
+    rf"\b(?:from\s+)?(?P<a>{_DAY})\s*(?:to|until|till|through|-|–)\s*(?P<b>{_DAY})(?P<week>\s+(?:next|this)\s+week)?",
+    re.IGNORECASE,
+)
+
+
+def date_range(text: str, *, now: dt.datetime, timezone: str = "UTC") -> tuple[dt.date, dt.date] | None:
+    """First and last day of "Monday to Wednesday next week" or "3 to 7 March" style ranges."""
+    match = _RANGE.search(text)
+    if not match:
+        return None
+    today = now.date()
+    week = (match.group("week") or "").strip().lower()
+
+    def one(part: str) -> dt.date | None:
+        lowered = part.lower()
+        if lowered in _WEEKDAYS:
+            index = _WEEKDAYS.index(lowered)
+            if week.startswith("next"):
+                return today + dt.timedelta(days=7 - today.weekday() + index)
+            if week.startswith("this"):
+                return today + dt.timedelta(days=index - today.weekday())
+            return today + dt.timedelta(days=(index - today.weekday()) % 7 or 7)
+        found = date(part, now=now, timezone=timezone, direction="future")
+        return dt.date.fromisoformat(found) if found else None
+
+    start, end = one(match.group("a")), one(match.group("b"))
+    if start is None or end is None:
+        return None
+    if end < start:
+        end += dt.timedelta(days=7)
+    return start, end
 
 
 def pattern(text: str, regex: str) -> str | None:
@@ -212,14 +255,29 @@ def choices(text: str, options: tuple[Option, ...], *, multiple: bool = False) -
     return found if multiple else found[:1]
 
 
+_NOT_NAMES = frozenset(
+    "a an the here back looking trying writing calling not so very sure just also glad happy sorry fine".split()
+)
+_INTRO = re.compile(
+    r"(?:my name is|my name's|i am|i'm|im|this is|it's|name:?)\s+([A-Za-z][A-Za-z'-]+)\s+([A-Za-z][A-Za-z'-]+)",
+    re.IGNORECASE,
+)
+# A bare "Ann Lee, zip 12345" or "Ann Lee from 12345": two capitalised words before a zip code.
+_BARE = re.compile(
+    r"(?:^|[.!?]\s+|,\s*)([A-Z][a-z'-]+)\s+([A-Z][A-Za-z'-]+)\s*(?:,|\bfrom\b|\bzip\b|\bin\b)[^.]*?\b\d{5}\b"
+)
+
+
 def name(text: str) -> tuple[str, str] | None:
-    """First and last name from "my name is Ann Lee", "I'm Ann Lee", or a bare "Ann Lee"."""
-    match = re.search(
-        r"(?:my name is|i am|i'm|this is|name:?)\s+([A-Za-z][A-Za-z'-]+)\s+([A-Za-z][A-Za-z'-]+)",
-        text,
-        re.IGNORECASE,
-    )
-    if match:
+    """First and last name from "my name is Ann Lee", "I'm Ann Lee", "This is Ann Lee from 12345"
+    or "Ann Lee, zip code 12345"."""
+    for match in _INTRO.finditer(text):
+        first, last = match.group(1), match.group(2)
+        if first.lower() in _NOT_NAMES or last.lower() in ("and", "from", "with", "in", "zip", "at"):
+            continue
+        return first.capitalize(), last.capitalize()
+    match = _BARE.search(text)
+    if match and match.group(1).lower() not in _NOT_NAMES:
         return match.group(1).capitalize(), match.group(2).capitalize()
     return None
 
@@ -241,7 +299,7 @@ def value_for(
             return None
         return int(found) if kind == "integer" and found == int(found) else found
     if kind in ("date", "datetime"):
-        return date(text, now=now, timezone=timezone, with_time=kind == "datetime")
+        return date(text, now=now, timezone=timezone, with_time=kind == "datetime", direction=slot.direction)
     if kind == "boolean":
         return yes_no(text)
     if kind == "choice":

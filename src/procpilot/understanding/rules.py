@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 from procpilot.domain.commands import (
@@ -23,8 +23,9 @@ from procpilot.domain.commands import (
 )
 from procpilot.domain.expectation import CONFIRMATION, SLOT, Expectation
 from procpilot.domain.flows import Pack
-from procpilot.domain.slots import SlotDef
-from procpilot.understanding import extractors
+from procpilot.domain.slots import Option, SlotDef
+from procpilot.domain.steps import CallFlowStep
+from procpilot.understanding import extractors, slot_reading
 from procpilot.understanding.intents import STRONG, IntentMatcher, Match
 
 DIGRESSION = 88.0  # how sure an intent must be to leave an open question for another flow
@@ -73,6 +74,18 @@ _DATE_WORDS = re.compile(
     re.IGNORECASE,
 )
 _CURRENCY_WORDS = re.compile(r"[$€£]|\b(usd|eur|gbp|dollars?|euros?|pounds?)\b", re.IGNORECASE)
+
+
+def _labels(expectation: Expectation) -> dict[str, str]:
+    """The labels of the frame's filled choices (several joined by `` | ``)."""
+    out = {}
+    for name, value in expectation.filled.items():
+        options = expectation.slot_options.get(name, ())
+        if value is None or not options:
+            continue
+        values = value if isinstance(value, list) else [value]
+        out[name] = " | ".join(o.label for o in options if o.value in values)
+    return out
 
 
 def _unasked(slot: SlotDef, text: str) -> bool:
@@ -160,9 +173,18 @@ class RuleUnderstanding:
             return Chitchat("greet")
         return None
 
-    def _extract(self, slot: SlotDef, text: str, expectation: Expectation) -> Any:
+    def _extract(self, slot: SlotDef, text: str, expectation: Expectation, *, asked: bool = True) -> Any:
         options = expectation.slot_options.get(slot.name, slot.options)
-        return extractors.value_for(slot, text, options, now=self._now(), timezone=self.timezone)
+        return slot_reading.read(
+            slot, text, options, _labels(expectation), now=self._now(), timezone=self.timezone, asked=asked
+        )
+
+    def recall(
+        self, slot: SlotDef, options: tuple[Option, ...], notes: Sequence[str], labels: Mapping[str, str]
+    ) -> Any:
+        """What the person's earlier words (``notes``) say for ``slot``; the engine asks this before
+        it asks the person, so a fact given once is not asked for again."""
+        return slot_reading.recall(slot, options, notes, labels, now=self._now(), timezone=self.timezone)
 
     def _slot_answer(self, text: str, expectation: Expectation, slot: SlotDef, match: Any) -> list[Command]:
         strong_flow = (
@@ -180,20 +202,16 @@ class RuleUnderstanding:
         return commands
 
     def _opportunistic(self, text: str, expectation: Expectation, skip: str) -> list[Command]:
-        """Other unfilled slots of the active flow that the message happens to give."""
+        """Other unfilled slots of the active flow that the message plainly gives."""
         found: list[Command] = []
         for name, slot in expectation.flow_slots.items():
-            if name == skip or expectation.filled.get(name) is not None:
+            if name == skip or expectation.filled.get(name) is not None or slot.type == "boolean":
                 continue
-            if _unasked(slot, text) or (slot.type == "text" and slot.pattern):
-                value = self._extract(slot, text, expectation)
-                if value is not None:
-                    found.append(SetSlot(name, value))
-        names = extractors.name(text)
-        if names:
-            for slot_name, value in zip(("first_name", "last_name"), names, strict=True):
-                if slot_name in expectation.flow_slots and slot_name != skip:
-                    found.append(SetSlot(slot_name, value))
+            if slot.options_from:
+                continue  # choices the flow has not listed yet are recalled when it does
+            value = self._extract(slot, text, expectation, asked=False)
+            if value is not None:
+                found.append(SetSlot(name, value))
         return found
 
     def _corrections(self, text: str, expectation: Expectation) -> list[Command]:
@@ -211,6 +229,8 @@ class RuleUnderstanding:
         return found
 
     def _prefill(self, text: str, flow_id: str) -> list[Command]:
+        """Slots of a flow being started that the message gives plainly (the engine recalls the
+        rest, sub-flows' slots and choices whose options come later, from the same words)."""
         flow = self.pack.flows[flow_id]
         found: list[Command] = []
         for name, slot in flow.slots.items():
@@ -218,8 +238,44 @@ class RuleUnderstanding:
                 value = extractors.pattern(text, slot.pattern)
                 if value is not None:
                     found.append(SetSlot(name, [value] if slot.multiple else value))
-            elif _unasked(slot, text):
-                value = extractors.value_for(slot, text, (), now=self._now(), timezone=self.timezone)
+            elif not slot.options_from and slot.type != "boolean":
+                value = slot_reading.read(
+                    slot, text, slot.options, {}, now=self._now(), timezone=self.timezone, asked=False
+                )
                 if value is not None:
                     found.append(SetSlot(name, value))
+        found += self._date_range(text, flow_id)
         return found
+
+    def _date_range(self, text: str, flow_id: str) -> list[Command]:
+        """ "Monday to Wednesday next week": the first day, and the number of days when the flow
+        counts them (working days when its description says so)."""
+        span = extractors.date_range(text, now=self._now(), timezone=self.timezone)
+        flow = self.pack.flows[flow_id]
+        dates = [n for n, s in flow.slots.items() if s.type == "date"]
+        counts = [n for n, s in flow.slots.items() if s.type == "integer" and "day" in s.description.lower()]
+        if span is None or not dates:
+            return []
+        start, end = span
+        commands: list[Command] = [SetSlot(dates[0], start.isoformat())]
+        if len(dates) > 1:
+            commands.append(SetSlot(dates[1], end.isoformat()))
+        elif counts:
+            working = "working" in flow.slots[counts[0]].description.lower()
+            days = [start + dt.timedelta(days=n) for n in range((end - start).days + 1)]
+            commands.append(SetSlot(counts[0], sum(1 for d in days if not working or d.weekday() < 5)))
+        return commands
+
+    def sub_flows(self, flow_id: str) -> list[str]:
+        """The flows ``flow_id`` calls, directly or through others."""
+        seen: list[str] = []
+        todo = [flow_id]
+        while todo:
+            flow = self.pack.flows.get(todo.pop())
+            if flow is None:
+                continue
+            for step in flow.steps:
+                if isinstance(step, CallFlowStep) and step.flow not in seen:
+                    seen.append(step.flow)
+                    todo.append(step.flow)
+        return seen
