@@ -218,7 +218,7 @@ class ShopCustomer:
                 self.voice.pick(
                     [
                         f"the {self._item_word(item, request.order)} to one {self.change_text(options)}",
-                        f"the {self._item_word(item, request.order)} for the {self.change_text(options)} one",
+                        f"the {self._item_word(item, request.order)} for one {self.change_text(options)}",
                     ]
                 )
             )
@@ -273,12 +273,26 @@ class ShopCustomer:
             self.stated |= {"items", "new"}
             verb = "exchange" if flow == "exchange_items" else "change"
             when = "I received" if flow == "exchange_items" else "that hasn't shipped yet"
-            text = self.voice.pick(
-                [
-                    f"I want to {verb} {self.exchange_text(request)} in {order}",
-                    f"in {order} {when}, I'd like to {verb} {self.exchange_text(request)}",
-                ]
-            )
+            first = request.items[0] if request.items else None
+            single = len(request.items) == 1 and first is not None
+            options = [
+                f"I want to {verb} {self.exchange_text(request)} in {order}",
+                f"in {order} {when}, I'd like to {verb} {self.exchange_text(request)}",
+            ]
+            if single and first is not None:
+                word = self._item_word(first, request.order)
+                change = self.change_text(request.new_options[0] if request.new_options else {})
+                if flow == "exchange_items":
+                    options += [
+                        f"I got the {word} in {order} but I'd rather have it {change}, can I swap it",
+                        f"the {word} I received ({order}) isn't right, I want one {change} instead",
+                    ]
+                else:
+                    options += [
+                        f"can I get the {word} {change} instead? It's in {order}, not shipped yet",
+                        f"I'd like the {word} in {order} to be {change} before it ships",
+                    ]
+            text = self.voice.pick(options)
             if flow == "modify_order_items":
                 text = text.replace(" in order", " in my pending order", 1)
             return text
@@ -436,10 +450,12 @@ class ShopCustomer:
         for name in wanted:
             if name not in lowered:
                 problems.append(f"I also want the {name}")
-        for options in request.new_options:
+        for item, options in zip(request.items, request.new_options, strict=False):
             for value in options.values():
-                if str(value).lower() not in ("yes", "no") and str(value).lower() not in lowered:
-                    problems.append(f"I wanted {value}")
+                if str(value).lower() not in ("yes", "no", "none") and str(value).lower() not in lowered:
+                    problems.append(
+                        f"the {item['name'].lower()} should be {value}" if len(request.items) > 1 else f"I wanted {value}"
+                    )
         if request.method is not None and request.flow != "cancel_order":
             key = str(request.method.get("last_four") or request.method["source"].replace("_", " "))
             if key.lower() not in lowered:

@@ -26,3 +26,4 @@ class Expectation:
     filled: dict[str, Any] = field(default_factory=dict)
     slot_options: dict[str, tuple[Option, ...]] = field(default_factory=dict)
     active_flows: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()  # what the person said for their current request, oldest first

@@ -6,7 +6,7 @@ against a plain dict. Only these forms exist:
     literals     1  2.5  'text'  "text"  true  false  null  [1, 2]
     names        slots.amount   conversation.user_id   result.items[0].price
     operators    or  and  not  ==  !=  <  <=  >  >=  in  not in  +  -  *  /  %
-    functions    len  lower  upper  abs  round  min  max  sum  number  text  today  days_between
+    functions    len  lower  upper  abs  round  min  max  sum  number  text  today  days_between  put  compact
                  any_of(list, key, value)  pluck(list, key)  find(list, key, value)  concat(a, b, ...)
 
 A missing name evaluates to null, so ``not slots.user_id`` reads naturally.
@@ -350,4 +350,18 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
         (x for x in xs or [] if isinstance(x, Mapping) and x.get(key) == value), None
     ),
     "concat": lambda *parts: "".join("" if p is None else str(p) for p in parts),
+    "put": lambda xs, index, value: _put(xs, index, value),
+    "compact": lambda xs: [x for x in xs or [] if x is not None],
 }
+
+
+def _put(xs: Any, index: Any, value: Any) -> list[Any]:
+    """A copy of the list ``xs`` with ``value`` at ``index`` (grown with nulls as needed): a loop
+    that is gone through again after a correction replaces its entry instead of adding one."""
+    out = list(xs or [])
+    position = int(_num(index))
+    if position < 0:
+        raise ExpressionError(f"put: index {position} is negative")
+    out.extend([None] * (position + 1 - len(out)))
+    out[position] = value
+    return out

@@ -325,6 +325,7 @@ class DialogueEngine:
             "filled": dict(user_frame.slots),
             "slot_options": slot_options,
             "active_flows": active,
+            "notes": tuple(state.notes),
         }
         if user_frame.status == WAITING_INPUT:
             step = flow.step(user_frame.step_id)

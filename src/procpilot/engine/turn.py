@@ -3,6 +3,7 @@ that both the command processor and the step executor need."""
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -130,7 +131,8 @@ class TurnContext:
         options = self.options(frame, slot)
         if slot.options_from and not options:
             return None
-        mark = f"{len(self.state.notes)}:{'|'.join(str(o.value) for o in options)}"
+        said = zlib.crc32("\n".join(self.state.notes).encode())
+        mark = f"{said}:{'|'.join(str(o.value) for o in options)}"
         recalled = frame.context.setdefault("recalled", {})
         if recalled.get(slot.name) == mark:
             return None

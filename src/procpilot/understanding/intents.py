@@ -1,8 +1,11 @@
 """Matching a message to the flow it asks for, from the pack's examples and keywords.
 
-The simplest thing that works: fuzzy similarity (rapidfuzz) to each example with stop words
-removed, plus a bonus for the flow's keywords. Two flows scoring close together give a
-clarification instead of a guess.
+Fuzzy similarity (rapidfuzz) to each example with stop words removed, plus a bonus for the flow's
+keywords (``*`` in a keyword stands for up to eight words: "ship * to"). Long messages are read
+clause by clause after the details that say nothing about the request (greetings, names, emails,
+ids, addresses, amounts) are set aside, so a message full of details finds its flow as a short one
+does; words one or two letters off the pack's own words are corrected first. Two flows scoring
+close together give a clarification instead of a guess.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from dataclasses import dataclass
 from rapidfuzz import fuzz
 
 from procpilot.domain.flows import Flow
+from procpilot.understanding.spelling import Speller
 
 STOP = frozenset(
     [
@@ -80,6 +84,35 @@ def content(text: str) -> str:
     return " ".join(w for w in words if w not in STOP)
 
 
+# Details that identify things but say nothing about what is asked.
+_NOISE = [
+    re.compile(p, re.IGNORECASE)
+    for p in (
+        r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}",
+        r"\b\d{1,6}\s+[A-Za-z0-9 .'-]+?(?:,\s*[A-Za-z0-9 .#'-]+?)?,\s*[A-Za-z .'-]+,\s*[A-Z]{2}\s+\d{5}\b",
+        r"\b(?:my name is|my name's|i am|i'm|this is)\s+[a-z'-]+\s+[a-z'-]+",
+        r"\b(?:my )?(?:zip(?: code)?|zipcode|postcode)(?: is)?\s*:?\s*\d{5}\b",
+        r"\bfrom\s+\d{5}\b",
+        r"#?\b[A-Z]\d{5,}\b",
+        r"^\s*(?:hi|hello|hey|good (?:morning|afternoon|evening))(?: there)?\b[,.!]*",
+    )
+]
+_CLAUSES = re.compile(r"[.!?;]+|,\s+|\s+(?:but|so|because)\s+", re.IGNORECASE)
+
+
+def clauses(text: str) -> list[str]:
+    """The message without its identifying details, then each clause of it."""
+    for pattern in _NOISE:
+        text = pattern.sub(" ", text)
+    parts = [p.strip() for p in _CLAUSES.split(text) if len(p.split()) >= 2]
+    return [text, *parts] if len(parts) > 1 else [text]
+
+
+def _keyword(keyword: str) -> re.Pattern[str]:
+    parts = [re.escape(p.strip()) for p in keyword.lower().split("*")]
+    return re.compile(r"\b" + r"\b(?:\W+\w+){0,8}?\W+\b".join(parts) + r"\b")
+
+
 @dataclass(frozen=True)
 class Match:
     flow: str
@@ -94,24 +127,29 @@ class IntentMatcher:
     def __init__(self, flows: list[Flow]) -> None:
         self.flows = [f for f in flows if f.examples or f.keywords]
         self._examples = {f.id: [content(e) for e in (*f.examples, f.title)] for f in self.flows}
-        self._keywords = {f.id: [k.lower() for k in f.keywords] for f in self.flows}
+        self._keywords = {f.id: [_keyword(k) for k in f.keywords] for f in self.flows}
+        self.speller = Speller.from_texts(
+            t for f in self.flows for t in (*f.examples, *f.keywords, f.title, f.description)
+        )
 
     def rank(self, text: str) -> list[Match]:
-        cleaned = content(text)
+        text = self.speller.correct(text)
         lowered = text.lower()
-        if not cleaned:
+        windows = [c for c in (content(part) for part in clauses(text)) if c]
+        if not windows:
             return []
         matches = []
         for flow in self.flows:
             best = 0.0
-            for example in self._examples[flow.id]:
-                if not example:
-                    continue
-                score = 0.55 * fuzz.token_set_ratio(cleaned, example) + 0.45 * fuzz.token_sort_ratio(
-                    cleaned, example
-                )
-                best = max(best, score)
-            if any(re.search(rf"\b{re.escape(k)}\b", lowered) for k in self._keywords[flow.id]):
+            for window in windows:
+                for example in self._examples[flow.id]:
+                    if not example:
+                        continue
+                    score = 0.55 * fuzz.token_set_ratio(window, example) + 0.45 * fuzz.token_sort_ratio(
+                        window, example
+                    )
+                    best = max(best, score)
+            if any(k.search(lowered) for k in self._keywords[flow.id]):
                 best = min(100.0, best + 22.0)
             matches.append(Match(flow.id, best))
         return sorted(matches, key=lambda m: -m.score)

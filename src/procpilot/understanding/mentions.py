@@ -30,17 +30,21 @@ _NEGATION = re.compile(r"\b(no|not|non|without)\s*-?\s*$")
 
 
 def words(text: str) -> list[str]:
-    return _WORD.findall(text.lower().replace("-", " "))
+    """Lower-case words; "I'm" is one word, "2-piece" two."""
+    return _WORD.findall(text.lower().replace("'", "").replace("\u2019", "").replace("-", " "))
 
 
 def _has_word(word: str, tokens: Sequence[str]) -> bool:
     """``word`` among ``tokens``, allowing a typo in words of five letters or more."""
     if word in tokens:
         return True
-    if len(word) < 5 or word.isdigit():
-        # Plurals: "inches", "switches", "pieces".
-        return any(t.rstrip("es") == word.rstrip("es") and len(t) >= 3 for t in tokens if not t.isdigit())
-    return any(abs(len(t) - len(word)) <= 2 and fuzz.ratio(word, t) >= 80 for t in tokens)
+    if len(word) < 5 or any(c.isdigit() for c in word):
+        # Plurals ("inches", "switches"); a number ("750ml") is said exactly or not at all.
+        return not any(c.isdigit() for c in word) and any(
+            t.rstrip("es") == word.rstrip("es") and len(t) >= 3 for t in tokens
+        )
+    # One slip of the keyboard: a letter dropped, doubled or swapped.
+    return any(abs(len(t) - len(word)) <= 1 and fuzz.ratio(word, t) >= 80 for t in tokens)
 
 
 def _phrase_in(phrase: str, tokens: Sequence[str]) -> bool:
@@ -82,13 +86,23 @@ def _attribute_said(key: str, value: str, text: str, tokens: Sequence[str]) -> b
         at = _find(key_words[-1], text)
         negated = at is not None and bool(_NEGATION.search(text[max(0, at - 12) : at]))
         return negated if value in ("no", "none") else not negated
+    if len(value) <= 2 and value.isalpha():
+        # A size such as "M" or "XL" counts only as a size ("size M", "M size") or in capitals.
+        key_word = (words(key) or ["size"])[-1]
+        return bool(
+            re.search(rf"\b{key_word}\s+{value}\b|\b{value}\s+{key_word}\b", text, re.IGNORECASE)
+            or re.search(rf"(?<![\w']){value.upper()}\b", text)
+        )
     return _phrase_in(value, tokens)
 
 
 def _find(word: str, text: str) -> int | None:
     lowered = text.lower()
     for token in re.finditer(r"[a-z0-9]+", lowered):
-        if token.group(0) == word or (len(word) >= 5 and fuzz.ratio(word, token.group(0)) >= 80):
+        candidate = token.group(0)
+        if candidate == word or (
+            len(word) >= 5 and abs(len(candidate) - len(word)) <= 1 and fuzz.ratio(word, candidate) >= 80
+        ):
             return token.start()
     return None
 
@@ -140,13 +154,18 @@ def segment(text: str, anchor: str, others: Sequence[str]) -> str:
     return text[start:end]
 
 
-def variant(text: str, options: tuple[Option, ...], *, ties_first: bool) -> Option | None:
+def variant(text: str | Sequence[str], options: tuple[Option, ...], *, ties_first: bool) -> Option | None:
     """The option whose attributes the text says most (at least one); on a tie the first when
-    the options come ranked, else None (ask)."""
-    tokens = words(text)
+    the options come ranked, else None (ask). Several texts (oldest first) are read together,
+    a newer one weighing a little more where they differ."""
+    texts = [text] if isinstance(text, str) else list(text)
+    tokens = [words(t) for t in texts]
     scored = []
     for option in options:
-        said = sum(_attribute_said(k, v, text, tokens) for k, v in attributes(option.label))
+        said = 0.0
+        for key, value in attributes(option.label):
+            weights = [1 + 0.01 * i for i, t in enumerate(texts) if _attribute_said(key, value, t, tokens[i])]
+            said += max(weights, default=0.0)
         scored.append((said, option))
     best = max((s for s, _ in scored), default=0)
     if best == 0:

@@ -59,7 +59,11 @@ _QUESTION = re.compile(
     re.IGNORECASE,
 )
 _GREET = re.compile(r"^\s*(hi|hello|hey|good (morning|afternoon|evening)|howdy|hiya)\b", re.IGNORECASE)
-_THANKS = re.compile(r"^\s*(thanks|thank you|thx|cheers|great,? thanks|perfect|awesome)\b", re.IGNORECASE)
+_THANKS = re.compile(
+    r"^\s*((great|perfect|awesome|ok|okay|wonderful|lovely|brilliant|cool)[,.!]?\s*)?"
+    r"(thanks|thank you|thx|cheers|perfect|awesome)\b",
+    re.IGNORECASE,
+)
 _BYE = re.compile(
     r"^\s*(bye|goodbye|see you|that'?s all|nothing else|no,? that'?s (it|all))\b", re.IGNORECASE
 )
@@ -223,7 +227,15 @@ class RuleUnderstanding:
                 continue
             if slot.type == "boolean":
                 continue
-            value = self._extract(slot, text, expectation)
+            options = expectation.slot_options.get(name, slot.options)
+            if slot.multiple:
+                current = list(expectation.filled.get(name) or [])
+                changed = slot_reading.list_change(text, options, current)
+                if changed:
+                    found.append(CorrectSlot(name, changed))
+                continue
+            said = slot_reading.with_earlier_words(text, options, _labels(expectation), expectation.notes)
+            value = self._extract(slot, said, expectation) if said else None
             if value is not None and value != expectation.filled.get(name):
                 found.append(CorrectSlot(name, value))
         return found

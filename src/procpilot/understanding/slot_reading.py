@@ -92,6 +92,9 @@ def choose(
         return by_value if slot.multiple else by_value[0]
     if slot.multiple and asked and re.search(r"\b(all( of them| items| the items)?|everything|both( of them)?)\b", lowered):
         return [o.value for o in options]
+    phrase = by_phrase(text, options)
+    if phrase is not None:
+        return [phrase.value] if slot.multiple else phrase.value
     without_order, reference = mentions.order_reference(text)
     if slot.option_value == "order_id" or "order" in slot.description.lower():
         if reference:
@@ -102,7 +105,11 @@ def choose(
     if named:
         if slot.multiple:
             values: list[Any] = []
+            lowered_text = without_order.lower()
             for option in named:
+                head = (mentions.words(mentions.item_name(option.label)) or [""])[-1]
+                if _NOT.search(lowered_text[: max(0, lowered_text.find(head))][-16:]):
+                    continue  # "everything except the pet bed"
                 twins = [o for o in named if mentions.item_name(o.label) == mentions.item_name(option.label)]
                 chosen = mentions.distinguish(without_order, twins) if len(twins) > 1 else [option]
                 if len(chosen) == 1 and chosen[0].value not in values:
@@ -113,15 +120,12 @@ def choose(
             chosen = mentions.distinguish(without_order, named) if len(named) > 1 else named
             return chosen[0].value if len(chosen) == 1 else None
         return None  # several different items named for one: ask
-    if any(":" in o.label for o in options) or labels:
-        anchor = next((label for name, label in labels.items() if "item" in name and " | " not in label), "")
+    if _variants(options):
+        anchor = _anchor(labels)
         part = mentions.segment(text, mentions.item_name(anchor), mentions.other_names(labels)) if anchor else text
         found_variant = mentions.variant(part, options, ties_first=slot.ties == "first")
         if found_variant is not None:
             return [found_variant.value] if slot.multiple else found_variant.value
-    phrase = by_phrase(text, options)
-    if phrase is not None:
-        return [phrase.value] if slot.multiple else phrase.value
     unique = unique_word(text, options)
     if unique is not None:
         return [unique.value] if slot.multiple else unique.value
@@ -130,6 +134,64 @@ def choose(
         if found:
             return found if slot.multiple else found[0]
     return None
+
+
+def _variants(options: tuple[Option, ...]) -> bool:
+    return any(":" in o.label for o in options)
+
+
+def with_earlier_words(text: str, options: tuple[Option, ...], labels: Mapping[str, str], notes: Sequence[str]) -> str:
+    """A correction of a variant ("no, I wanted high") read together with what was said about the
+    item before ("the helmet in size M"), so the options that still hold are kept."""
+    anchor = _anchor(labels)
+    if not anchor or not _variants(options):
+        return text
+    others = [n for n in mentions.other_names(labels) if n.lower() != mentions.item_name(anchor).lower()]
+    if not mentions.named_items(text, (Option(None, anchor),)) and any(
+        mentions.named_items(text, (Option(None, other),)) for other in others
+    ):
+        return ""  # it corrects another item, not this one
+    about = [n for n in notes if n != text and mentions.named_items(n, (Option(None, anchor),))]
+    return " ".join([*about[-1:], text])
+
+
+_ADD = re.compile(r"\b(also|too|as well|add|plus)\b", re.IGNORECASE)
+_ONLY = re.compile(r"\b(just|only|instead)\b", re.IGNORECASE)
+_NOT = re.compile(r"\b(not|no|without|remove|drop|except)\s+(the\s+|my\s+)?", re.IGNORECASE)
+
+
+def list_change(text: str, options: tuple[Option, ...], current: list[Any]) -> list[Any] | None:
+    """A change of a list of items in words: "not the tablet, just the e-reader", "also the
+    kettle", "remove the lamp". None when the text does not change the list."""
+    if not (_ADD.search(text) or _ONLY.search(text) or _NOT.search(text)):
+        return None
+    named = mentions.named_items(text, options)
+    if not named:
+        return None
+    dropped, kept = [], []
+    for option in named:
+        name = mentions.item_name(option.label)
+        head = mentions.words(name)[-1] if mentions.words(name) else ""
+        before = text.lower()[: max(0, text.lower().find(head))]
+        (dropped if _NOT.search(before[-16:]) else kept).append(option.value)
+    if _ONLY.search(text) and kept:
+        return kept
+    result = [v for v in current if v not in dropped]
+    if _ADD.search(text):
+        result += [v for v in kept if v not in result]
+    return result if result != current else None
+
+
+def _anchor(labels: Mapping[str, str]) -> str:
+    """The label of the one item the flow is working on (its options are that item's variants)."""
+    return next(
+        (
+            label
+            for name, label in labels.items()
+            if "item" in name and label and " | " not in label and ":" not in label.split(" (")[0]
+        ),
+        "",
+    )
 
 
 def read(
@@ -202,6 +264,19 @@ def recall(
     """What the notes of the request say for ``slot`` (the newest note first), or None."""
     if slot.type == "boolean":
         return None
+    anchor = _anchor(labels)
+    if anchor and _variants(options):
+        # Everything said about this item, in every note that names it (a later "the water
+        # bottle should be 750ml" adds to the opening's "glass, in black").
+        name = mentions.item_name(anchor)
+        others = mentions.other_names(labels)
+        parts = [
+            mentions.segment(text, name, others)
+            for text in notes
+            if mentions.named_items(text, (Option(None, anchor),))
+        ]
+        found = mentions.variant(parts, options, ties_first=slot.ties == "first") if parts else None
+        return None if found is None else ([found.value] if slot.multiple else found.value)
     for text in reversed(notes):
         value = read(slot, text, options, labels, now=now, timezone=timezone, asked=False)
         if value not in (None, []):
