@@ -50,8 +50,12 @@ class WorkplaceScenario:
         if self.flow == "claim_expense":
             amount = f"${float(f['amount']):,.2f}"
             return [amount, f"for {f['category']}", f"at {f['merchant']}"]
-        system = SYSTEM_NAMES.get(str(f["system"]).lower().removeprefix("the "), f["system"])
-        return [f"asks for {system} for {f['days']} days"]
+        return [f"asks for {self.system_name()} for {f['days']} days"]
+
+    def system_name(self) -> str:
+        """The system's name as the company writes it ("the VPN" is VPN)."""
+        said = str(self.facts["system"])
+        return SYSTEM_NAMES.get(said.lower().removeprefix("the "), said)
 
     def check(self, _business: Path) -> str:
         """Empty when the approval the flow asked for carries the right facts, else what is wrong."""
@@ -209,7 +213,7 @@ class WorkplaceEmployee:
             return None
         if re.search(r"sent this to|for approval", text, re.IGNORECASE):
             return None
-        if asks(last, r"\?$") and re.search(r"\b(ask|claim)\b.*\?$", last, re.IGNORECASE):
+        if re.match(r"\s*(ask|claim)\b.*\?", last, re.IGNORECASE):
             return self._summary(last)
         if asks(last, r"from which day"):
             self._again("start")
@@ -263,7 +267,7 @@ class WorkplaceEmployee:
         else:
             if f"{f['days']} days" not in summary:
                 problems.append(f"for {f['days']} days")
-            if str(f["system"]).lower() not in summary.lower():
+            if self.s.system_name().lower() not in summary.lower():
                 problems.append(f"I need {f['system']}")
         if not problems:
             return self.voice.pick(["Yes", "yes please", "Correct, go ahead", "yep"])

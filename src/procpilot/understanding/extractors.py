@@ -148,6 +148,11 @@ def date(
         "TIMEZONE": timezone,
         "RETURN_AS_TIMEZONE_AWARE": False,
     }
+    weekday = _weekday(text, now.date())
+    if weekday is not None:
+        return weekday.isoformat()
+    # "3 days of leave from Monday": the duration is not the date.
+    text = re.sub(r"\b(\d+|a|one|two|three|four|five|six|seven|eight|nine|ten)\s+(working\s+)?(days?|weeks?)\b(?!\s+ago)", " ", text, flags=re.IGNORECASE)
     found = search_dates(text, languages=["en"], settings=settings)
     if not found:
         return None
@@ -191,6 +196,30 @@ def date_range(text: str, *, now: dt.datetime, timezone: str = "UTC") -> tuple[d
     if end < start:
         end += dt.timedelta(days=7)
     return start, end
+
+
+_WEEKDAY_PHRASE = re.compile(
+    rf"\b(?P<which>next|this|coming|last|past)?\s*(?P<day>{'|'.join(_WEEKDAYS)})\b(?P<week>\s+(?:next|this|last)\s+week)?",
+    re.IGNORECASE,
+)
+
+
+def _weekday(text: str, today: dt.date) -> dt.date | None:
+    """"next Thursday" is the Thursday of next week, "this Thursday" the one of this week, "last
+    Friday" the latest Friday before today, a bare "Monday" the coming one."""
+    match = _WEEKDAY_PHRASE.search(text)
+    if not match or _RANGE.search(text):
+        return None
+    which = (match.group("which") or "").lower()
+    week = (match.group("week") or "").strip().lower()
+    index = _WEEKDAYS.index(match.group("day").lower())
+    if which in ("last", "past") or week.startswith("last"):
+        return today - dt.timedelta(days=(today.weekday() - index) % 7 or 7)
+    if which == "next" or week.startswith("next"):
+        return today + dt.timedelta(days=7 - today.weekday() + index)
+    if which == "this" or week.startswith("this"):
+        return today + dt.timedelta(days=index - today.weekday())
+    return today + dt.timedelta(days=(index - today.weekday()) % 7 or 7)
 
 
 def pattern(text: str, regex: str) -> str | None:

@@ -77,6 +77,10 @@ STOP = frozenset(
 THRESHOLD = 72.0
 STRONG = 88.0
 MARGIN = 4.0
+# A flow whose keyword the message says, far ahead of every other flow, is the one meant even
+# when a long message resembles no example closely.
+KEYWORD_FLOOR = 55.0
+KEYWORD_LEAD = 18.0
 
 
 def content(text: str) -> str:
@@ -97,7 +101,7 @@ _NOISE = [
         r"^\s*(?:hi|hello|hey|good (?:morning|afternoon|evening))(?: there)?\b[,.!]*",
     )
 ]
-_CLAUSES = re.compile(r"[.!?;]+|,\s+|\s+(?:but|so|because)\s+", re.IGNORECASE)
+_CLAUSES = re.compile(r"[.!?;]+|,\s+|\s+(?:and|but|so|because)\s+", re.IGNORECASE)
 
 
 def clauses(text: str) -> list[str]:
@@ -117,6 +121,7 @@ def _keyword(keyword: str) -> re.Pattern[str]:
 class Match:
     flow: str
     score: float
+    keyword: bool = False
 
 
 class IntentMatcher:
@@ -149,15 +154,21 @@ class IntentMatcher:
                         window, example
                     )
                     best = max(best, score)
-            if any(k.search(lowered) for k in self._keywords[flow.id]):
+            keyword = any(k.search(lowered) for k in self._keywords[flow.id])
+            if keyword:
                 best = min(100.0, best + 22.0)
-            matches.append(Match(flow.id, best))
+            matches.append(Match(flow.id, best, keyword))
         return sorted(matches, key=lambda m: -m.score)
 
     def best(self, text: str) -> tuple[Match | None, list[Match]]:
         """The confident match (or None) and the close candidates when it is ambiguous."""
-        ranked = [m for m in self.rank(text) if m.score >= THRESHOLD]
+        everything = self.rank(text)
+        ranked = [m for m in everything if m.score >= THRESHOLD]
         if not ranked:
+            top = everything[0] if everything else None
+            runner_up = everything[1].score if len(everything) > 1 else 0.0
+            if top is not None and top.keyword and top.score >= KEYWORD_FLOOR and top.score - runner_up >= KEYWORD_LEAD:
+                return top, []
             return None, []
         close = [m for m in ranked if ranked[0].score - m.score <= MARGIN]
         if len(close) > 1 and ranked[0].score < 99:

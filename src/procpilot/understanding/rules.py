@@ -235,7 +235,10 @@ class RuleUnderstanding:
                     found.append(CorrectSlot(name, changed))
                 continue
             said = slot_reading.with_earlier_words(text, options, _labels(expectation), expectation.notes)
-            value = self._extract(slot, said, expectation) if said else None
+            # A bare number in "no, it should start on 9 December" is no count of days: a number
+            # corrects a count only when said with its unit ("make it 4 days").
+            unasked = slot.type in ("integer", "number")
+            value = self._extract(slot, said, expectation, asked=not unasked) if said else None
             if value is not None and value != expectation.filled.get(name):
                 found.append(CorrectSlot(name, value))
         return found

@@ -31,6 +31,8 @@ _ADDRESS = re.compile(
     r"\b\d{1,6}\s+[A-Za-z0-9 .'-]+?(?:,\s*[A-Za-z0-9 .#'-]+?)?,\s*[A-Za-z .'-]+,\s*[A-Z]{2}\s+\d{5}\b"
 )
 _MERCHANT = re.compile(r"\bat\s+(?P<m>[A-Z][\w&'.-]*(?:\s+[A-Z][\w&'.-]*)*)")
+_BRACKETS = re.compile(r"\((?P<r>[^)]{4,80})\)")
+_TRAILING = re.compile(r",\s*(?P<r>(?:the |a |an |my )?[a-z][a-z ]{5,80}?)\s*[.!]?$")
 _BECAUSE = re.compile(r"\b(?:it'?s for|for|because|since|as)\s+(?P<r>(?:the |a |an |my )?[a-z].{3,80}?)\s*(?:[,.;!(]|$)")
 
 
@@ -245,10 +247,20 @@ def free_text(slot: SlotDef, text: str) -> str | None:
         return match.group(0) if match else None
     if "merchant" in meaning:
         match = _MERCHANT.search(text)
-        return match.group("m").strip() if match else None
+        if match:
+            return match.group("m").strip()
+        # "expense claim: $89.99, a keyboard, Tech Store, 28 November": the part in capitals.
+        for part in re.split(r"[,;:]", text)[1:]:
+            part = part.strip()
+            if re.fullmatch(r"[A-Z][\w&'.-]*(?:\s+[A-Z][\w&'.-]*)*", part) and not _DATE_WORDS.search(part):
+                return part
+        return None
     if "reason" in meaning or "why" in meaning or "need it for" in meaning:
-        match = _BECAUSE.search(text)
-        return match.group("r").strip() if match else None
+        for pattern in (_BECAUSE, _BRACKETS, _TRAILING):
+            match = pattern.search(text)
+            if match and not re.match(r"\d|\w+ days?\b", match.group("r")):
+                return match.group("r").strip()
+        return None
     return None
 
 
