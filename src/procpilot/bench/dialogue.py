@@ -14,6 +14,7 @@ scenario, the share of opening messages routed to the right flow, and time per t
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import sqlite3
 import statistics
@@ -232,8 +233,10 @@ def bench_workplace(
     template = root / "workplace-template.sqlite"
     seed_database(runtime, template)
     runs = []
-    for scenario in load_workplace_scenarios(scenarios_file):
+    for loaded in load_workplace_scenarios(scenarios_file):
         for seed in range(seeds):
+            # Each conversation its own copy: the employee settles what their words mean.
+            scenario = dataclasses.replace(loaded, facts=dict(loaded.facts), approvals=[])
             tenant = f"w{scenario.id}s{seed}"
             business = _business(container, tenant, runtime.id, template)
             employee = WorkplaceEmployee(scenario, Voice(seed * 1000 + scenario.number), today=scenario.today)
@@ -293,6 +296,6 @@ def run_dialogue_bench(
                 if only and only != run.scenario:
                     continue
                 lines += [f"## {run.scenario} seed {run.seed}: {'pass' if run.passed else 'FAIL ' + run.why}"]
-                lines += run.transcript + [""]
+                lines += [*run.transcript, ""]
             (keep_transcripts / f"{pack.pack}.md").write_text("\n".join(lines), encoding="utf-8")
     return figures

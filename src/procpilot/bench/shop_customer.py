@@ -40,6 +40,7 @@ class Request:
     order: dict[str, Any] | None = None
     items: list[dict[str, Any]] = field(default_factory=list)  # the order's items concerned
     new_options: list[dict[str, str]] = field(default_factory=list)  # per item: the options that change
+    targets: list[dict[str, str]] = field(default_factory=list)  # per item: every option of the new one
     method: dict[str, Any] | None = None
 
 
@@ -86,6 +87,7 @@ def load_scenarios(tasks_file: Path, shop_file: Path) -> list[Scenario]:
                     before = by_id.get(old, {}).get("options", {})
                     after = variants.get(new, {}).get("options", {})
                     request.new_options.append({k: v for k, v in after.items() if before.get(k) != v})
+                    request.targets.append(dict(after))
             requests.append(request)
         if user_id is None:
             user_id = _user_from_reads(actions, shop)
@@ -167,6 +169,12 @@ class ShopCustomer:
 
     def _item_word(self, item: dict[str, Any], order: dict[str, Any] | None) -> str:
         name = str(item["name"])
+        twins = [i for i in (order or {}).get("items", []) if i["name"] == name and i["item_id"] != item["item_id"]]
+        if twins:
+            # Two of the same product: say what tells this one apart ("the blue bluetooth speaker").
+            own = [v for k, v in item["options"].items() if all(t["options"].get(k) != v for t in twins)]
+            if own:
+                return f"{own[0]} {name.lower()}"
         last = name.split()[-1].lower()
         others = [i["name"] for i in (order or {}).get("items", []) if i["name"] != name]
         if " " in name and self.voice.chance(0.4) and not any(last in o.lower() for o in others):
@@ -381,12 +389,12 @@ class ShopCustomer:
             return self.s.user["address"]["zip"]
         if asks(last, r"shall i go ahead|is that right\?|please confirm"):
             return self._summary(last, request)
-        if asks(last, r"which .*order", r"what order"):
-            self._again("order")
-            return self.order_text(request)
         if asks(last, r"which items?", r"what items?"):
             self._again("items")
             return self.voice.typo(self.items_text(request).capitalize())
+        if asks(last, r"which .*order", r"what order"):
+            self._again("order")
+            return self.order_text(request)
         if asks(last, r"which option", r"instead\?"):
             self._again("new")
             return self._option_answer(last, request)
@@ -450,9 +458,19 @@ class ShopCustomer:
         for name in wanted:
             if name not in lowered:
                 problems.append(f"I also want the {name}")
-        for item, options in zip(request.items, request.new_options, strict=False):
+        chosen = {i["item_id"] for i in request.items}
+        for item in (request.order or {}).get("items", []):
+            # The twin of a wanted item (the other speaker) must not be in it: its price tells.
+            twin = item["item_id"] not in chosen and item["name"].lower() in wanted
+            if twin and request.flow == "return_items" and f"${item['price']:,.2f}" in summary:
+                problems.append(f"not the {self._item_word(item, request.order)}")
+        for item, options in zip(request.items, request.targets, strict=False):
+            # A person reads the whole new option: what they did not ask to change must stay.
+            line = next((ln for ln in lowered.splitlines() if item["name"].lower() in ln), lowered)
             for value in options.values():
-                if str(value).lower() not in ("yes", "no", "none") and str(value).lower() not in lowered:
+                if str(value).lower() in ("yes", "no", "none"):
+                    continue
+                if re.search(rf"(?<!\w){re.escape(str(value).lower())}(?!\w)", line.split("->")[-1]) is None:
                     problems.append(
                         f"the {item['name'].lower()} should be {value}" if len(request.items) > 1 else f"I wanted {value}"
                     )

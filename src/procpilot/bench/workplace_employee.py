@@ -129,6 +129,9 @@ class WorkplaceEmployee:
         self.s = scenario
         self.voice = voice
         self.today = today
+        # People differ on "next Thursday": the Thursday of next week, or the coming one.
+        if "start" in scenario.facts and scenario.facts.get("next_week") and voice.chance(0.5):
+            scenario.facts = {**scenario.facts, "next_week": False, "said_next": True}
         self.asked_again = 0
         self.handed_off = False
         self.stated: set[str] = set()
@@ -145,7 +148,7 @@ class WorkplaceEmployee:
             self.stated.add("start")
             return f"starting {_day_month(leave_dates(f, self.today)[0])}"
         self.stated.add("start")
-        return ("from next " if f.get("next_week") else "from ") + f["start"].capitalize()
+        return ("from next " if f.get("next_week") or f.get("said_next") else "from ") + f["start"].capitalize()
 
     def _spent(self) -> str:
         spent = str(self.s.facts["spent"])

@@ -98,10 +98,12 @@ class HumanHandoff(Command):
 
 @dataclass(frozen=True)
 class Clarify(Command):
-    """The message could mean one of several flows: ask which."""
+    """The message could mean one of several flows: ask which. With ``slot``, the candidates are
+    option values of that slot that the words fit equally ("the speaker" with two speakers)."""
 
     name: ClassVar[str] = "clarify"
-    candidates: tuple[str, ...] = field(default_factory=tuple)
+    candidates: tuple[Any, ...] = field(default_factory=tuple)
+    slot: str | None = None
 
 
 @dataclass(frozen=True)

@@ -68,6 +68,8 @@ def apply(turn: TurnContext, command: Command) -> None:
         turn.push("pattern_chitchat", context={"kind": command.kind, "capabilities": turn.capabilities()})
     elif isinstance(command, HumanHandoff):
         turn.push("pattern_human_handoff", context={"reason": command.reason})
+    elif isinstance(command, Clarify) and command.slot:
+        _which_option(turn, command.slot, command.candidates)
     elif isinstance(command, Clarify):
         titles = [turn.pack.flows[c].title for c in command.candidates if c in turn.pack.flows]
         if len(titles) >= 2:
@@ -80,6 +82,26 @@ def apply(turn: TurnContext, command: Command) -> None:
             _not_understood(turn, "clarification without candidates")
     elif isinstance(command, CannotHandle):
         _not_understood(turn, command.reason)
+
+
+def _which_option(turn: TurnContext, slot_name: str, candidates: tuple[Any, ...]) -> None:
+    """Words that fit several options: ask which, naming each (precision before recall)."""
+    frame = _frame_for(turn, slot_name)
+    if frame is None:
+        turn.emit("slot.ignored", slot=slot_name, reason="no active flow has this slot")
+        return
+    slot = turn.flow(frame).slots[slot_name]
+    options = [o for o in turn.options(frame, slot) if o.value in candidates]
+    if len(options) < 2:
+        _not_understood(turn, f"clarification of {slot_name} without candidates")
+        return
+    labels = [o.label for o in options]
+    turn.emit("slot.ambiguous", flow=frame.flow_id, slot=slot_name, candidates=[o.value for o in options])
+    turn.utter(
+        "Which one do you mean: " + ", ".join(labels[:-1]) + " or " + labels[-1] + "?",
+        frame,
+        [{"title": o.label, "payload": str(o.value)} for o in options],
+    )
 
 
 def _not_understood(turn: TurnContext, reason: str) -> None:

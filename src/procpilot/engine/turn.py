@@ -226,20 +226,29 @@ class TurnContext:
         try:
             canonical = coerce(slot, value, self.options(frame, slot) if slot.options_from else None)
         except SlotValueError as error:
+            if slot.type == "text" and isinstance(value, str):
+                # The pack's own words say best what is wrong ("Please give exactly four digits").
+                told = self._validations(frame, slot, value)
+                if told:
+                    return None, told
             return None, str(error)
-        flow = self.flow(frame)
-        for step in flow.steps:
+        told = self._validations(frame, slot, canonical)
+        return (None, told) if told else (canonical, None)
+
+    def _validations(self, frame: Frame, slot: SlotDef, value: Any) -> str | None:
+        """The message of the first ``validate`` check of the slot's collect step that fails."""
+        for step in self.flow(frame).steps:
             if isinstance(step, CollectStep) and step.slot == slot.name:
                 trial = self.env(frame)
-                trial["slots"][slot.name] = canonical
+                trial["slots"][slot.name] = value
                 for validation in step.validations:
                     try:
                         passed = expressions.truthy(validation.check, trial)
                     except ExpressionError as error:
-                        return None, f"cannot check {slot.name}: {error}"
+                        return f"cannot check {slot.name}: {error}"
                     if not passed:
-                        return None, self.renderer.render(validation.message, trial)
-        return canonical, None
+                        return self.renderer.render(validation.message, trial)
+        return None
 
     def set_slot(self, frame: Frame, name: str, value: Any, *, how: str = "set") -> None:
         old = frame.slots.get(name)

@@ -152,11 +152,19 @@ def date(
     if weekday is not None:
         return weekday.isoformat()
     # "3 days of leave from Monday": the duration is not the date.
-    text = re.sub(r"\b(\d+|a|one|two|three|four|five|six|seven|eight|nine|ten)\s+(working\s+)?(days?|weeks?)\b(?!\s+ago)", " ", text, flags=re.IGNORECASE)
+    text = re.sub(
+        r"(?<!\bin )\b(\d+|a|one|two|three|four|five|six|seven|eight|nine|ten)\s+(working\s+)?(days?|weeks?)\b"
+        r"(?!\s+(ago|from now|later))",
+        " ",
+        text,
+        flags=re.IGNORECASE,
+    )
     found = search_dates(text, languages=["en"], settings=settings)
+    # An amount ("$42") or a bare number is no date; a duration ("three days") only when nothing
+    # else is ("last week").
+    found = [(p, v) for p, v in found or [] if not re.fullmatch(r"\W*[$€£]?\s*\d+(?:[.,]\d+)?\W*", p.strip())]
     if not found:
         return None
-    # Skip pure durations such as "three days" when a real date phrase follows.
     _phrase, value = next(((p, v) for p, v in found if not re.fullmatch(r"\w+ (days?|weeks?)", p)), found[0])
     return value.isoformat() if with_time else value.date().isoformat()
 
@@ -165,7 +173,7 @@ _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
 _MONTHS = "january|february|march|april|may|june|july|august|september|october|november|december"
 _DAY = rf"(?:{'|'.join(_WEEKDAYS)}|\d{{1,2}}(?:st|nd|rd|th)?\s+(?:{_MONTHS})|(?:{_MONTHS})\s+\d{{1,2}}(?:st|nd|rd|th)?)"
 _RANGE = re.compile(
-    rf"\b(?:from\s+)?(?P<a>{_DAY})\s*(?:to|until|till|through|-|–)\s*(?P<b>{_DAY})(?P<week>\s+(?:next|this)\s+week)?",
+    rf"\b(?:from\s+)?(?P<a>{_DAY})\s*(?:to|until|till|through|-|\u2013)\s*(?P<b>{_DAY})(?P<week>\s+(?:next|this)\s+week)?",
     re.IGNORECASE,
 )
 
@@ -205,8 +213,10 @@ _WEEKDAY_PHRASE = re.compile(
 
 
 def _weekday(text: str, today: dt.date) -> dt.date | None:
-    """"next Thursday" is the Thursday of next week, "this Thursday" the one of this week, "last
-    Friday" the latest Friday before today, a bare "Monday" the coming one."""
+    """"this Thursday" is the one of this week, "Thursday next week" the one of next week, "last
+    Friday" the latest Friday before today; a bare or "next" "Monday" the coming one (people
+    differ on "next Thursday"; the summary shows the date, and a person who meant the other one
+    says so)."""
     match = _WEEKDAY_PHRASE.search(text)
     if not match or _RANGE.search(text):
         return None
@@ -215,7 +225,7 @@ def _weekday(text: str, today: dt.date) -> dt.date | None:
     index = _WEEKDAYS.index(match.group("day").lower())
     if which in ("last", "past") or week.startswith("last"):
         return today - dt.timedelta(days=(today.weekday() - index) % 7 or 7)
-    if which == "next" or week.startswith("next"):
+    if week.startswith("next"):
         return today + dt.timedelta(days=7 - today.weekday() + index)
     if which == "this" or week.startswith("this"):
         return today + dt.timedelta(days=index - today.weekday())
@@ -284,9 +294,8 @@ def choices(text: str, options: tuple[Option, ...], *, multiple: bool = False) -
     return found if multiple else found[:1]
 
 
-_NOT_NAMES = frozenset(
-    "a an the here back looking trying writing calling not so very sure just also glad happy sorry fine".split()
-)
+_NOT_NAME_WORDS = "a an the here back looking trying writing calling not so very sure just also glad happy sorry fine"
+_NOT_NAMES = frozenset(_NOT_NAME_WORDS.split())
 _INTRO = re.compile(
     r"(?:my name is|my name's|i am|i'm|im|this is|it's|name:?)\s+([A-Za-z][A-Za-z'-]+)\s+([A-Za-z][A-Za-z'-]+)",
     re.IGNORECASE,
@@ -305,9 +314,9 @@ def name(text: str) -> tuple[str, str] | None:
         if first.lower() in _NOT_NAMES or last.lower() in ("and", "from", "with", "in", "zip", "at"):
             continue
         return first.capitalize(), last.capitalize()
-    match = _BARE.search(text)
-    if match and match.group(1).lower() not in _NOT_NAMES:
-        return match.group(1).capitalize(), match.group(2).capitalize()
+    bare = _BARE.search(text)
+    if bare and bare.group(1).lower() not in _NOT_NAMES:
+        return bare.group(1).capitalize(), bare.group(2).capitalize()
     return None
 
 

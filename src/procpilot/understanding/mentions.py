@@ -83,7 +83,7 @@ def _attribute_said(key: str, value: str, text: str, tokens: Sequence[str]) -> b
         key_words = words(key)
         if not key_words or not _has_word(key_words[-1], tokens):
             return False
-        at = _find(key_words[-1], text)
+        at = _find(key_words[0], text)
         negated = at is not None and bool(_NEGATION.search(text[max(0, at - 12) : at]))
         return negated if value in ("no", "none") else not negated
     if len(value) <= 2 and value.isalpha():
@@ -194,8 +194,10 @@ def order_by_items(reference: str, options: tuple[Option, ...]) -> Option | None
 
 
 def other_names(labels: Mapping[str, str]) -> list[str]:
-    """Item names in the labels of the frame's filled choices (several joined by `` | ``)."""
+    """Item names in the labels of the frame's filled item choices (several joined by `` | ``)."""
     out = []
-    for label in labels.values():
+    for name, label in labels.items():
+        if "item" not in name:
+            continue
         out += [item_name(part) for part in label.split(" | ") if part]
     return out

@@ -25,7 +25,7 @@ from procpilot.domain.expectation import CONFIRMATION, SLOT, Expectation
 from procpilot.domain.flows import Pack
 from procpilot.domain.slots import Option, SlotDef
 from procpilot.domain.steps import CallFlowStep
-from procpilot.understanding import extractors, slot_reading
+from procpilot.understanding import extractors, languages, slot_reading
 from procpilot.understanding.intents import STRONG, IntentMatcher, Match
 
 DIGRESSION = 88.0  # how sure an intent must be to leave an open question for another flow
@@ -122,6 +122,9 @@ class RuleUnderstanding:
         text = text.strip()
         if not text:
             return [CannotHandle(reason="empty message")]
+        spoken = languages.language(text)
+        if spoken is not None and spoken != self.pack.settings.language:
+            return [CannotHandle(reason=f"language {spoken}")]
         if _HANDOFF.search(text):
             return [HumanHandoff()]
         in_flow = expectation.flow_id is not None
@@ -200,7 +203,10 @@ class RuleUnderstanding:
             return [SetSlot(slot.name, text)]
         value = self._extract(slot, text, expectation)
         commands: list[Command] = []
-        if value is not None and not strong_flow:
+        if isinstance(value, slot_reading.Ambiguous):
+            if not strong_flow:
+                commands.append(Clarify(value.candidates, slot=slot.name))
+        elif value is not None and not strong_flow:
             commands.append(SetSlot(slot.name, value))
         commands += self._opportunistic(text, expectation, skip=slot.name)
         return commands
@@ -214,7 +220,7 @@ class RuleUnderstanding:
             if slot.options_from:
                 continue  # choices the flow has not listed yet are recalled when it does
             value = self._extract(slot, text, expectation, asked=False)
-            if value is not None:
+            if value is not None and not isinstance(value, slot_reading.Ambiguous):
                 found.append(SetSlot(name, value))
         return found
 
@@ -239,6 +245,8 @@ class RuleUnderstanding:
             # corrects a count only when said with its unit ("make it 4 days").
             unasked = slot.type in ("integer", "number")
             value = self._extract(slot, said, expectation, asked=not unasked) if said else None
+            if isinstance(value, slot_reading.Ambiguous):
+                continue
             if value is not None and value != expectation.filled.get(name):
                 found.append(CorrectSlot(name, value))
         return found

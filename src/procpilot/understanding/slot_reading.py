@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from procpilot.domain.slots import Option, SlotDef
@@ -24,9 +25,8 @@ _DATE_WORDS = re.compile(
     re.IGNORECASE,
 )
 _CURRENCY_WORDS = re.compile(r"[$€£]|\b(usd|eur|gbp|dollars?|euros?|pounds?)\b", re.IGNORECASE)
-_COMMON = frozenset(
-    "the a an my of to for and or in on with from is it this that one ending card order item items".split()
-)
+_COMMON_WORDS = "the a an my of to for and or in on with from is it this that one ending card order item items"
+_COMMON = frozenset(_COMMON_WORDS.split())
 _ADDRESS = re.compile(
     r"\b\d{1,6}\s+[A-Za-z0-9 .'-]+?(?:,\s*[A-Za-z0-9 .#'-]+?)?,\s*[A-Za-z .'-]+,\s*[A-Z]{2}\s+\d{5}\b"
 )
@@ -54,6 +54,13 @@ _WORD_NUMBERS = {
     "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
     "ten": 10, "eleven": 11, "twelve": 12, "fourteen": 14, "fifteen": 15, "twenty": 20, "thirty": 30,
 }  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Ambiguous:
+    """Words that fit several options equally: the person must say which."""
+
+    candidates: tuple[Any, ...]
 
 
 def unique_word(text: str, options: tuple[Option, ...]) -> Option | None:
@@ -98,11 +105,10 @@ def choose(
     if phrase is not None:
         return [phrase.value] if slot.multiple else phrase.value
     without_order, reference = mentions.order_reference(text)
-    if slot.option_value == "order_id" or "order" in slot.description.lower():
-        if reference:
-            found = mentions.order_by_items(reference, options)
-            if found is not None:
-                return found.value
+    if reference and (slot.option_value == "order_id" or "order" in slot.description.lower()):
+        found = mentions.order_by_items(reference, options)
+        if found is not None:
+            return found.value
     named = mentions.named_items(without_order, options)
     if named:
         if slot.multiple:
@@ -114,13 +120,17 @@ def choose(
                     continue  # "everything except the pet bed"
                 twins = [o for o in named if mentions.item_name(o.label) == mentions.item_name(option.label)]
                 chosen = mentions.distinguish(without_order, twins) if len(twins) > 1 else [option]
-                if len(chosen) == 1 and chosen[0].value not in values:
+                if len(chosen) > 1:
+                    return Ambiguous(tuple(o.value for o in chosen)) if asked else None
+                if chosen[0].value not in values:
                     values.append(chosen[0].value)
             return values or None
         names = {mentions.item_name(o.label).lower() for o in named}
         if len(names) == 1:
             chosen = mentions.distinguish(without_order, named) if len(named) > 1 else named
-            return chosen[0].value if len(chosen) == 1 else None
+            if len(chosen) == 1:
+                return chosen[0].value
+            return Ambiguous(tuple(o.value for o in chosen)) if asked else None
         return None  # several different items named for one: ask
     if _variants(options):
         anchor = _anchor(labels)
@@ -132,9 +142,9 @@ def choose(
     if unique is not None:
         return [unique.value] if slot.multiple else unique.value
     if asked:
-        found = extractors.choices(text, options, multiple=slot.multiple)
-        if found:
-            return found if slot.multiple else found[0]
+        fuzzy = extractors.choices(text, options, multiple=slot.multiple)
+        if fuzzy:
+            return fuzzy if slot.multiple else fuzzy[0]
     return None
 
 
@@ -170,7 +180,8 @@ def list_change(text: str, options: tuple[Option, ...], current: list[Any]) -> l
     named = mentions.named_items(text, options)
     if not named:
         return None
-    dropped, kept = [], []
+    dropped: list[Any] = []
+    kept: list[Any] = []
     for option in named:
         name = mentions.item_name(option.label)
         head = mentions.words(name)[-1] if mentions.words(name) else ""
@@ -291,6 +302,6 @@ def recall(
         return None if found is None else ([found.value] if slot.multiple else found.value)
     for text in reversed(notes):
         value = read(slot, text, options, labels, now=now, timezone=timezone, asked=False)
-        if value not in (None, []):
+        if value not in (None, []) and not isinstance(value, Ambiguous):
             return value
     return None

@@ -15,8 +15,7 @@ from rapidfuzz import fuzz, process
 
 _TOKEN = re.compile(r"[A-Za-z]+(?:'[a-z]+)?")
 # Everyday words a pack seldom lists, kept as they are even when close to a pack word.
-COMMON = frozenset(
-    """
+_COMMON_WORDS = """
     about after again also another anything anyway back because been before being below better both
     bought came change could didn't does doesn't doing done down each even every first found from
     going gone good great have having hello here hers himself into just keep know last later least
@@ -25,8 +24,8 @@ COMMON = frozenset(
     soon still such sure than thank thanks that their them then there these they thing think this
     those though thought through today told took under until upon very want wanted well went were
     what when where which while will wish with without would wrong yesterday your yours
-    """.split()
-)
+"""
+COMMON = frozenset(_COMMON_WORDS.split())
 
 
 class Speller:
