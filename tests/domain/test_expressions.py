@@ -89,3 +89,10 @@ def test_integer_arithmetic_matches_python(a: int, b: int, c: int) -> None:
     assert expressions.evaluate(
         f"{a} + {b} * {c} - ({a} % {c})".replace("+ -", "- ").replace("- -", "+ "), {}
     ) == (a + b * c - (a % c))
+
+
+def test_put_replaces_an_entry_by_position_and_compact_drops_nulls() -> None:
+    env = {"slots": {"xs": ["a"], "i": 2}}
+    assert expressions.evaluate("put(slots.xs, 0, 'b')", env) == ["b"]
+    assert expressions.evaluate("put(slots.xs, slots.i, 'c')", env) == ["a", None, "c"]
+    assert expressions.evaluate("compact(put(slots.xs, slots.i, 'c'))", env) == ["a", "c"]

@@ -87,3 +87,38 @@ def test_order_ids_match_without_the_hash() -> None:
 def test_names() -> None:
     assert extractors.name("Hi, I'm ann lee") == ("Ann", "Lee")
     assert extractors.name("hello there") is None
+
+
+def test_date_ranges_and_weekdays() -> None:
+    now = dt.datetime(2026, 12, 1, 12)  # a Tuesday
+    assert extractors.date_range("Monday to Wednesday next week", now=now) == (dt.date(2026, 12, 7), dt.date(2026, 12, 9))
+    assert extractors.date_range("from 3 March to 7 March", now=now) == (dt.date(2027, 3, 3), dt.date(2027, 3, 7))
+    assert extractors.date("this Thursday", now=now) == "2026-12-03"
+    assert extractors.date("Thursday next week", now=now) == "2026-12-10"
+    assert extractors.date("last Friday", now=now) == "2026-11-27"
+
+
+def test_dates_with_a_direction_and_amounts_that_are_no_dates() -> None:
+    now = dt.datetime(2026, 12, 1, 12)
+    assert extractors.date("28 November", now=now, direction="past") == "2026-11-28"
+    assert extractors.date("28 November", now=now) == "2027-11-28"
+    assert extractors.date("I paid $42.50 for lunch yesterday", now=now, direction="past") == "2026-11-30"
+    assert extractors.date("3 days of leave from 14 December", now=now) == "2026-12-14"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Hello! This is Liam Thomas from zip 85049.",
+        "Liam Thomas, zip code 85049.",
+        "Hi, I'm Liam Thomas, zip code 85049. Please cancel my order",
+        "my name is liam thomas and my zip is 85049",
+    ],
+)
+def test_names_as_people_give_them(text: str) -> None:
+    assert extractors.name(text) == ("Liam", "Thomas")
+
+
+def test_yes_and_no_after_an_interjection() -> None:
+    assert extractors.yes_no("sorry, no other item, that's all") is False
+    assert extractors.yes_no("well, yes") is True

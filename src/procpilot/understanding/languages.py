@@ -17,15 +17,16 @@ _SCRIPTS = {
     "ar": re.compile(r"[\u0600-\u06ff]"),
     "el": re.compile(r"[\u0370-\u03ff]"),
 }
-_FUNCTION_WORDS = {
-    "en": "the and to of is are i my you your it for with this that want would please can have not me".split(),
-    "fr": "je le la les des une un est et pour mon ma mes vous avec pas que qui dans voudrais bonjour".split(),
-    "de": "ich der die das und ist nicht mein meine sie mit für ein eine bitte möchte hallo zu".split(),
-    "es": "el la los las y es por para mi mis usted con una un quiero hola que del gracias".split(),
-    "it": "il lo la gli le e è per mio mia con una un voglio ciao che della grazie vorrei".split(),
-    "pt": "o a os as e é para meu minha com uma um quero olá que do obrigado não".split(),
-    "nl": "de het en is een ik mijn met voor niet wil graag hallo van dat".split(),
-}
+_WORDS = (
+    ("en", "the and to of is are i my you your it for with this that want would please can have not me"),
+    ("fr", "je le la les des une un est et pour mon ma mes vous avec pas que qui dans voudrais bonjour"),
+    ("de", "ich der die das und ist nicht mein meine sie mit für ein eine bitte möchte hallo zu"),
+    ("es", "el la los las y es por para mi mis usted con una un quiero hola que del gracias"),
+    ("it", "il lo la gli le e è per mio mia con una un voglio ciao che della grazie vorrei"),
+    ("pt", "o a os as e é para meu minha com uma um quero olá que do obrigado não"),
+    ("nl", "de het en is een ik mijn met voor niet wil graag hallo van dat"),
+)
+_FUNCTION_WORDS = {code: frozenset(words.split()) for code, words in _WORDS}
 NAMES = {
     "en": "English", "zh": "Chinese", "ja": "Japanese", "ko": "Korean", "ru": "Russian", "ar": "Arabic",
     "el": "Greek", "fr": "French", "de": "German", "es": "Spanish", "it": "Italian", "pt": "Portuguese",
