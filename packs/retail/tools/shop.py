@@ -273,10 +273,22 @@ def list_orders(ctx: ToolContext, user_id: str, status: str | None = None) -> li
 @toolset.tool
 def get_order_details(ctx: ToolContext, user_id: str, order_id: str) -> dict[str, Any]:
     """One of the customer's orders with its items, status, payments and tracking."""
-    order = _order(_db(ctx), user_id, order_id)
+    db = _db(ctx)
+    order = _order(db, user_id, order_id)
+    methods = _user(db, user_id)["payment_methods"]
     order["item_list"] = _item_rows(order["items"])
     order["summary"] = _order_summary(order)
     order["tracking"] = [t for f in order["fulfillments"] for t in f.get("tracking_id", [])]
+    order["total"] = round(sum(i["price"] for i in order["items"]), 2)
+    # What paid for it, in words ("Visa credit card ending 3194, $123.45").
+    order["payments"] = [
+        {
+            "label": _payment_label(methods[p["payment_method_id"]]) if p["payment_method_id"] in methods else p["payment_method_id"],
+            "amount": p["amount"],
+            "kind": p["transaction_type"],
+        }
+        for p in order["payment_history"]
+    ]
     return order
 
 

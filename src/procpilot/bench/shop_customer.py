@@ -172,9 +172,12 @@ class ShopCustomer:
         twins = [i for i in (order or {}).get("items", []) if i["name"] == name and i["item_id"] != item["item_id"]]
         if twins:
             # Two of the same product: say what tells this one apart ("the blue bluetooth speaker").
-            own = [v for k, v in item["options"].items() if all(t["options"].get(k) != v for t in twins)]
+            own = [(k, v) for k, v in item["options"].items() if all(t["options"].get(k) != v for t in twins)]
             if own:
-                return f"{own[0]} {name.lower()}"
+                key, value = own[0]
+                if str(value).lower() in ("yes", "no"):
+                    return f"{name.lower()} {'with' if str(value).lower() == 'yes' else 'without'} {key}"
+                return f"{value} {name.lower()}"
         last = name.split()[-1].lower()
         others = [i["name"] for i in (order or {}).get("items", []) if i["name"] != name]
         if " " in name and self.voice.chance(0.4) and not any(last in o.lower() for o in others):

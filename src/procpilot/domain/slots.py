@@ -69,6 +69,7 @@ class SlotDef:
     initial: Any = None
     ties: str = "ask"
     direction: str = "any"  # dates: "past" (an expense), "future" (leave) or "any"
+    newest: str | None = None  # choices: "first" or "last" when listed by date ("my last order")
 
     @property
     def is_choice(self) -> bool:

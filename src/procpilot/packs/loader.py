@@ -139,6 +139,7 @@ def _slot(name: str, data: dict[str, Any]) -> SlotDef:
         initial=data.get("initial"),
         ties=data.get("ties", "ask"),
         direction=data.get("direction", "any"),
+        newest=data.get("newest"),
     )
 
 

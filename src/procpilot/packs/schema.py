@@ -44,6 +44,7 @@ _SLOT = {
         "initial": {},
         "ties": {"enum": ["ask", "first"]},
         "direction": {"enum": ["past", "future", "any"]},
+        "newest": {"enum": ["first", "last"]},
     },
     "additionalProperties": False,
 }

@@ -128,6 +128,12 @@ def named_items(text: str, options: tuple[Option, ...]) -> list[Option]:
     return [option for _, option in found]
 
 
+def mentions_of(text: str, head: str) -> list[str]:
+    """Each clause of ``text`` that says ``head`` ("the black toothbrush", "the blue toothbrush")."""
+    parts = re.split(r",|;|\band\b|\bplus\b", text, flags=re.IGNORECASE)
+    return [p for p in parts if head and _has_word(head, words(p))]
+
+
 def distinguish(text: str, candidates: list[Option]) -> list[Option]:
     """Among options with the same name (two t-shirts), those whose attributes the text says most."""
     tokens = words(text)

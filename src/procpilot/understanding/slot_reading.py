@@ -101,6 +101,10 @@ def choose(
         return by_value if slot.multiple else by_value[0]
     if slot.multiple and asked and re.search(r"\b(all( of them| items| the items)?|everything|both( of them)?)\b", lowered):
         return [o.value for o in options]
+    if slot.newest and re.search(r"\b(most recent|latest|last|newest|recent)\b", lowered):
+        newest = options[0] if slot.newest == "first" else options[-1]
+        if not slot.multiple and re.search(r"\b(order|one|purchase)\b", lowered):
+            return newest.value
     phrase = by_phrase(text, options)
     if phrase is not None:
         return [phrase.value] if slot.multiple else phrase.value
@@ -119,11 +123,17 @@ def choose(
                 if _NOT.search(lowered_text[: max(0, lowered_text.find(head))][-16:]):
                     continue  # "everything except the pet bed"
                 twins = [o for o in named if mentions.item_name(o.label) == mentions.item_name(option.label)]
-                chosen = mentions.distinguish(without_order, twins) if len(twins) > 1 else [option]
-                if len(chosen) > 1:
-                    return Ambiguous(tuple(o.value for o in chosen)) if asked else None
-                if chosen[0].value not in values:
-                    values.append(chosen[0].value)
+                if len(twins) == 1:
+                    resolved = [option]
+                else:
+                    # "the black toothbrush and the blue toothbrush": each mention on its own.
+                    picks = [mentions.distinguish(part, twins) for part in mentions.mentions_of(without_order, head)]
+                    resolved = [p[0] for p in picks if len(p) == 1]
+                    if not resolved:
+                        return Ambiguous(tuple(o.value for o in twins)) if asked else None
+                for pick in resolved:
+                    if pick.value not in values:
+                        values.append(pick.value)
             return values or None
         names = {mentions.item_name(o.label).lower() for o in named}
         if len(names) == 1:
