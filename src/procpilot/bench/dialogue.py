@@ -18,6 +18,7 @@ import dataclasses
 import shutil
 import sqlite3
 import statistics
+from collections import Counter
 import tempfile
 import time
 from collections.abc import Callable
@@ -41,6 +42,7 @@ MAX_TURNS = 30
 
 class Person(Protocol):
     asked_again: int
+    repeated: list[str]
     handed_off: bool
 
     def opening(self) -> str: ...
@@ -58,6 +60,7 @@ class Run:
     turns: int
     asked_again: int
     routed: bool | None  # None: the scenario's first request has no flow to route to
+    repeated: list[str] = field(default_factory=list)
     understanding_ms: list[float] = field(default_factory=list)
     turn_ms: list[float] = field(default_factory=list)
     transcript: list[str] = field(default_factory=list)
@@ -90,6 +93,7 @@ class PackFigures:
             f"pass^{self.seeds}": pass_k(self.seeds),
             "user_turns_per_scenario": round(statistics.mean(r.turns for r in self.runs), 2),
             "facts_asked_again_per_scenario": round(statistics.mean(r.asked_again for r in self.runs), 3),
+            "facts_asked_again_by_kind": dict(Counter(f for r in self.runs for f in r.repeated).most_common()),
             "opening_routed_right": round(sum(routed) / len(routed), 3) if routed else None,
             "understanding_ms_p50": _percentile(understanding, 50),
             "understanding_ms_p95": _percentile(understanding, 95),
@@ -131,6 +135,7 @@ def _talk(
         events += reply.events
         text = person.reply([m["text"] for m in reply.messages])
     run.asked_again = person.asked_again
+    run.repeated = list(person.repeated)
     return run, events
 
 

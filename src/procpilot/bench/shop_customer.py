@@ -125,6 +125,11 @@ _HANDOFF = re.compile(r"\b(human agent|transferred|colleague|a person will)\b", 
 _NOT_UNDERSTOOD = re.compile(r"didn't understand|not sure what you mean|I can help you with", re.IGNORECASE)
 
 
+def _sentence(text: str) -> str:
+    """``text`` with its first letter in capitals and the rest as it was (names keep theirs)."""
+    return text[:1].upper() + text[1:]
+
+
 class ShopCustomer:
     """Talks to the assistant for one scenario; ``reply`` returns the next message or None to stop."""
 
@@ -134,11 +139,14 @@ class ShopCustomer:
         self.index = 0  # the request being worked on
         self.stated: set[str] = set()  # facts already given
         self.asked_again = 0
+        self.repeated: list[str] = []  # which facts were asked for again
         self.corrections = 0
         self.misspoke: str | None = None  # a slip to correct in the next message
         self.done = False
         self.handed_off = False
         self.rephrased = 0
+        self.ahead = 0  # the last request already said (the opening may ask for two things)
+        self.ahead_facts: set[str] = set()
 
     # ---- the facts, in the customer's words ------------------------------------------------
     @property
@@ -336,15 +344,23 @@ class ShopCustomer:
     def opening(self) -> str:
         request = self.request
         body = self.request_text(request, opening=True) if request else "what's the status of my order?"
+        if len(self.s.requests) > 1 and self.s.requests[1].flow != "pattern_human_handoff" and self.voice.chance(0.3):
+            # Two requests at once, as people who have several things to sort out do.
+            before = set(self.stated)
+            second = self.request_text(self.s.requests[1], opening=True)
+            self.ahead_facts = set(self.stated) - before | {"order"}
+            self.ahead = 1
+            body += self.voice.pick([". Also, ", ", and also ", ". And then "]) + second
         parts = [self.voice.pick(["Hi!", "Hello,", "Hi there.", ""])]
         if self.voice.chance(0.6):
-            parts.append(self.identity().capitalize() + ".")
+            parts.append(_sentence(self.identity()) + ".")
         parts.append(body[0].upper() + body[1:] + self.voice.pick([".", "!", " please.", ""]))
         return self.voice.typo(" ".join(p for p in parts if p))
 
     def _again(self, fact: str) -> None:
         if fact in self.stated:
             self.asked_again += 1
+            self.repeated.append(fact)
         self.stated.add(fact)
 
     def reply(self, messages: list[str]) -> str | None:
@@ -367,9 +383,14 @@ class ShopCustomer:
             if nxt is None:
                 self.done = True
                 return self.voice.pick(["Thanks, that's all.", "Great, thank you! That's everything.", "thanks, bye"])
-            return self.voice.typo(
-                self.voice.pick(["Also, ", "One more thing: ", "And "]) + self.request_text(nxt, opening=False)
-            )
+            if self.index <= self.ahead and "?" in last and not _DONE.search(last):
+                # Said up front, and the assistant is already on it: answer its question.
+                self.stated |= self.ahead_facts
+                request = nxt
+            else:
+                return self.voice.typo(
+                    self.voice.pick(["Also, ", "One more thing: ", "And "]) + self.request_text(nxt, opening=False)
+                )
         if request is None:
             self.done = True
             return None
@@ -394,7 +415,7 @@ class ShopCustomer:
             return self._summary(last, request)
         if asks(last, r"which items?", r"what items?"):
             self._again("items")
-            return self.voice.typo(self.items_text(request).capitalize())
+            return self.voice.typo(_sentence(self.items_text(request)))
         if asks(last, r"which .*order", r"what order"):
             self._again("order")
             return self.order_text(request)

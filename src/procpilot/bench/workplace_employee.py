@@ -133,6 +133,7 @@ class WorkplaceEmployee:
         if "start" in scenario.facts and scenario.facts.get("next_week") and voice.chance(0.5):
             scenario.facts = {**scenario.facts, "next_week": False, "said_next": True}
         self.asked_again = 0
+        self.repeated: list[str] = []  # which facts were asked for again
         self.handed_off = False
         self.stated: set[str] = set()
         self.finished = False
@@ -205,6 +206,7 @@ class WorkplaceEmployee:
     def _again(self, fact: str) -> None:
         if fact in self.stated:
             self.asked_again += 1
+            self.repeated.append(fact)
         self.stated.add(fact)
 
     def reply(self, messages: list[str]) -> str | None:

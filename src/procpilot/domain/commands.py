@@ -26,10 +26,12 @@ class Command:
 
 @dataclass(frozen=True)
 class StartFlow(Command):
-    """Start (or digress into) a flow."""
+    """Start (or digress into) a flow. ``note``: the part of the message that asks for it, when
+    the message asks for several things (each runs in turn, with its own words)."""
 
     name: ClassVar[str] = "start_flow"
     flow: str
+    note: str | None = None
 
 
 @dataclass(frozen=True)

@@ -54,6 +54,8 @@ class DialogueState:
     # What the person said since their current request began: facts in it fill slots of flows
     # and sub-flows that start later, and choices whose options were not known when it was said.
     notes: list[str] = field(default_factory=list)
+    # Requests asked for together and not started yet: {"flow", "note"}, done one after another.
+    queue: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def top(self) -> Frame | None:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from procpilot.domain import expressions
-from procpilot.domain.commands import Command
+from procpilot.domain.commands import Command, StartFlow
 from procpilot.domain.durations import describe, parse_duration
 from procpilot.domain.events import Event
 from procpilot.domain.expectation import APPROVAL, CONFIRMATION, NOTHING, SLOT, Expectation
@@ -68,9 +68,22 @@ class DialogueEngine:
         return TurnContext(self.pack, self.renderer, state.copy(), recall=self.recall)
 
     def _finish(self, turn: TurnContext) -> Turn:
-        if turn.request_ended and turn.user_frame() is None:
+        while turn.request_ended and turn.user_frame() is None and turn.effect is None:
             # The request is done: what was said for it must not fill the next one.
             turn.state.notes = []
+            turn.request_ended = False
+            if not turn.state.queue:
+                break
+            # The next request the person asked for in the same message, with its own words.
+            queued = turn.state.queue.pop(0)
+            flow = self.pack.flows.get(str(queued["flow"]))
+            if flow is None:
+                continue
+            turn.state.notes = [str(queued.get("note") or "")]
+            turn.emit("flow.dequeued", flow=flow.id)
+            turn.utter(f"Now your other request: {flow.title}.")
+            processor.apply(turn, StartFlow(flow.id))
+            executor.advance(turn)
         return Turn(turn.state, turn.events, turn.effect)
 
     def handle(self, state: DialogueState, commands: list[Command], text: str | None = None) -> Turn:

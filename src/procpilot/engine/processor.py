@@ -53,6 +53,13 @@ def order(commands: list[Command]) -> list[Command]:
 def apply(turn: TurnContext, command: Command) -> None:
     """Apply one command; emits events and pushes patterns as needed."""
     if isinstance(command, StartFlow):
+        if command.note is not None and turn.started_request:
+            # A second request in the same message waits until the first is done.
+            turn.state.queue.append({"flow": command.flow, "note": command.note})
+            turn.emit("flow.queued", flow=command.flow)
+            return
+        if command.note is not None:
+            turn.state.notes = [command.note]
         _start(turn, command.flow)
     elif isinstance(command, SetSlot):
         _set(turn, command.slot, command.value)
@@ -125,6 +132,7 @@ def _start(turn: TurnContext, flow_id: str) -> None:
         turn.emit("flow.already_active", flow=flow_id)
         return
     turn.state.failures = 0
+    turn.started_request = True
     turn.push(flow_id)
 
 

@@ -44,6 +44,7 @@ class TurnContext:
     effect: Effect | None = None
     recall: Recall | None = None
     request_ended: bool = False  # a flow the person started has ended in this turn
+    started_request: bool = False  # a flow the person asked for was started in this turn
 
     # ---- lookups -------------------------------------------------------------------------
     def flow(self, frame: Frame) -> Flow:

@@ -296,13 +296,16 @@ def choices(text: str, options: tuple[Option, ...], *, multiple: bool = False) -
 
 _NOT_NAME_WORDS = "a an the here back looking trying writing calling not so very sure just also glad happy sorry fine"
 _NOT_NAMES = frozenset(_NOT_NAME_WORDS.split())
+# Two words before a zip code that are no name ("hi there, zip 12345", "my address in 12345").
+_NOT_BARE_WORDS = "hi hello hey there thanks thank you my the an a is it this that order ship to live code zip at in"
+_NOT_BARE = _NOT_NAMES | frozenset(_NOT_BARE_WORDS.split())
 _INTRO = re.compile(
     r"(?:my name is|my name's|i am|i'm|im|this is|it's|name:?)\s+([A-Za-z][A-Za-z'-]+)\s+([A-Za-z][A-Za-z'-]+)",
     re.IGNORECASE,
 )
 # A bare "Ann Lee, zip 12345" or "Ann Lee from 12345": two capitalised words before a zip code.
 _BARE = re.compile(
-    r"(?:^|[.!?]\s+|,\s*)([A-Z][a-z'-]+)\s+([A-Z][A-Za-z'-]+)\s*(?:,|\bfrom\b|\bzip\b|\bin\b)[^.]*?\b\d{5}\b"
+    r"(?:^|[.!?]\s+|,\s*)([A-Za-z][a-z'-]+)\s+([A-Za-z][A-Za-z'-]+)\s*(?:,|\bfrom\b|\bzip\b|\bin\b)[^.]*?\b\d{5}\b"
 )
 
 
@@ -315,7 +318,7 @@ def name(text: str) -> tuple[str, str] | None:
             continue
         return first.capitalize(), last.capitalize()
     bare = _BARE.search(text)
-    if bare and bare.group(1).lower() not in _NOT_NAMES:
+    if bare and not {bare.group(1).lower(), bare.group(2).lower()} & _NOT_BARE:
         return bare.group(1).capitalize(), bare.group(2).capitalize()
     return None
 

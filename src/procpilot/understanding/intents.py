@@ -97,15 +97,19 @@ _NOISE = [
         r"\b(?:my name is|my name's|i am|i'm|this is)\s+[a-z'-]+\s+[a-z'-]+",
         r"\b(?:my )?(?:zip(?: code)?|zipcode|postcode)(?: is)?\s*:?\s*\d{5}\b",
         r"\bfrom\s+\d{5}\b",
-        r"#?\b[A-Z]\d{5,}\b",
         r"^\s*(?:hi|hello|hey|good (?:morning|afternoon|evening))(?: there)?\b[,.!]*",
     )
 ]
 _CLAUSES = re.compile(r"[.!?;]+|,\s+|\s+(?:and|but|so|because)\s+", re.IGNORECASE)
 
 
+_ID = re.compile(r"#?\b[A-Z]\d{5,}\b")
+
+
 def clauses(text: str) -> list[str]:
-    """The message without its identifying details, then each clause of it."""
+    """The message without its identifying details, then each clause of it. An id stays as the
+    word "order": "the address on #W1067251" is about an order."""
+    text = _ID.sub(" order ", text)
     for pattern in _NOISE:
         text = pattern.sub(" ", text)
     parts = [p.strip() for p in _CLAUSES.split(text) if len(p.split()) >= 2]

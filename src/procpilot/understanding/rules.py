@@ -26,7 +26,7 @@ from procpilot.domain.flows import Pack
 from procpilot.domain.slots import Option, SlotDef
 from procpilot.domain.steps import CallFlowStep
 from procpilot.understanding import extractors, languages, slot_reading
-from procpilot.understanding.intents import STRONG, IntentMatcher, Match
+from procpilot.understanding.intents import STRONG, THRESHOLD, IntentMatcher, Match, clauses, content
 
 DIGRESSION = 88.0  # how sure an intent must be to leave an open question for another flow
 
@@ -80,6 +80,16 @@ _DATE_WORDS = re.compile(
 _CURRENCY_WORDS = re.compile(r"[$€£]|\b(usd|eur|gbp|dollars?|euros?|pounds?)\b", re.IGNORECASE)
 
 
+# Where one request ends and another begins: a new sentence, "also", "and then", or "and" before
+# a verb that asks for something.
+_REQUEST_SPLIT = re.compile(
+    r"(?<=[.!?;])\s+|\s*\b(?:also|and then|additionally|plus)\b\s*|,?\s+and\s+(?=(?:i|i'd|i'm|please|can|could|"
+    r"cancel|return|exchange|change|modify|update|ship|send|track|check|swap|refund|book|request|claim|"
+    r"give|get|remind|freeze|block|set)\b)",
+    re.IGNORECASE,
+)
+
+
 def _labels(expectation: Expectation) -> dict[str, str]:
     """The labels of the frame's filled choices (several joined by `` | ``)."""
     out = {}
@@ -111,7 +121,9 @@ class RuleUnderstanding:
     ) -> None:
         self.pack = pack
         # Which flow a message asks for: the fuzzy example matcher, or a trained classifier.
-        self.intents: IntentSource = intents or IntentMatcher(pack.user_flows())
+        # The example matcher also answers for long, detailed messages a classifier cannot place.
+        self.matcher = IntentMatcher(pack.user_flows())
+        self.intents: IntentSource = intents or self.matcher
         self.timezone = pack.settings.timezone
         self._now = now or (lambda: dt.datetime.now(dt.UTC))
 
@@ -141,7 +153,7 @@ class RuleUnderstanding:
             small_talk = self._small_talk(text)
             if small_talk is not None:
                 return [small_talk]
-        match, close = self.intents.best(text)
+        match, close = self._route(text)
         if expectation.kind == SLOT and expectation.slot is not None:
             commands = self._slot_answer(text, expectation, expectation.slot, match)
             if commands:
@@ -152,6 +164,15 @@ class RuleUnderstanding:
         if match is not None and asked and match.score < getattr(self.intents, "digression", DIGRESSION):
             # A question is open: leave it only for a clear request, else let the engine re-ask.
             match, close = None, []
+        if (match is not None or close) and not expectation.active_flows and len(text.split()) >= 6:
+            requests = self._requests(text)
+            if len(requests) > 1:
+                first_flow, first_note = requests[0]
+                return [
+                    StartFlow(first_flow, note=first_note),
+                    *self._prefill(first_note, first_flow),
+                    *(StartFlow(flow, note=note) for flow, note in requests[1:]),
+                ]
         if match is not None and match.flow not in expectation.active_flows:
             return [StartFlow(match.flow), *self._prefill(text, match.flow)]
         if close:
@@ -269,6 +290,35 @@ class RuleUnderstanding:
                     found.append(SetSlot(name, value))
         found += self._date_range(text, flow_id)
         return found
+
+    def _route(self, text: str) -> tuple[Match | None, list[Match]]:
+        """Which flow ``text`` asks for, with typos of the pack's words corrected first."""
+        corrected = self.matcher.speller.correct(text)
+        match, close = self.intents.best(corrected)
+        if match is None and not close and self.intents is not self.matcher and len(text.split()) >= 8:
+            match, close = self.matcher.best(corrected)
+        return match, close
+
+    def _requests(self, text: str) -> list[tuple[str, str]]:
+        """Several requests in one message ("cancel #W1 and change the address on #W2"): each
+        flow with the words that belong to it, in the order asked; one or none otherwise."""
+        parts = [p for p in _REQUEST_SPLIT.split(text) if p and p.strip() and not _REQUEST_SPLIT.fullmatch(p)]
+        found: list[tuple[str, list[str]]] = []
+        for part in parts:
+            # A clause that only says who one is ("My email is ...") asks for nothing.
+            asks = len(content(" ".join(clauses(part)[:1])).split()) >= 2
+            match, _close = self._route(part) if asks else (None, [])
+            if match is not None and match.score >= THRESHOLD and all(match.flow != f for f, _ in found):
+                found.append((match.flow, [part]))
+            elif found:
+                found[-1][1].append(part)
+            else:
+                found.append(("", [part]))  # words before the first request (a greeting, a name)
+        if found and found[0][0] == "":
+            preamble = found.pop(0)[1]
+            if found:
+                found[0][1][:0] = preamble
+        return [(flow, " ".join(p.strip() for p in words)) for flow, words in found if flow]
 
     def _date_range(self, text: str, flow_id: str) -> list[Command]:
         """ "Monday to Wednesday next week": the first day, and the number of days when the flow
