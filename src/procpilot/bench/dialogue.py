@@ -18,9 +18,9 @@ import dataclasses
 import shutil
 import sqlite3
 import statistics
-from collections import Counter
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from math import comb
