@@ -61,6 +61,7 @@ class Run:
     asked_again: int
     routed: bool | None  # None: the scenario's first request has no flow to route to
     repeated: list[str] = field(default_factory=list)
+    by_model: int = 0  # messages whose commands came from the LLM command generator
     understanding_ms: list[float] = field(default_factory=list)
     turn_ms: list[float] = field(default_factory=list)
     transcript: list[str] = field(default_factory=list)
@@ -99,6 +100,9 @@ class PackFigures:
             "understanding_ms_p95": _percentile(understanding, 95),
             "turn_ms_p50": _percentile(turns, 50),
             "turn_ms_p95": _percentile(turns, 95),
+            "messages_understood_by_the_model": round(
+                sum(r.by_model for r in self.runs) / max(1, sum(r.turns for r in self.runs)), 3
+            ),
             "failed": sorted({f"{r.scenario}/{r.seed}: {r.why}" for r in self.runs if not r.passed}),
         }
 
@@ -129,6 +133,7 @@ def _talk(
         )
         run.turn_ms.append((time.perf_counter() - started) * 1000)
         run.understanding_ms.append(reply.understanding_seconds * 1000)
+        run.by_model += reply.understood_by == "model"
         conversation_id = reply.conversation_id
         run.turns += 1
         run.transcript += [f"> {text}", *(f"< {m['text']}" for m in reply.messages)]
@@ -183,13 +188,18 @@ def _replay(runtime: PackRuntime, path: Path, writes: list[dict[str, Any]], user
 
 
 def bench_retail(
-    container: Container, pack_dir: Path, tasks: Path, seeds: int, progress: Callable[[Run], None] | None
+    container: Container,
+    pack_dir: Path,
+    tasks: Path,
+    seeds: int,
+    progress: Callable[[Run], None] | None,
+    limit: int | None = None,
 ) -> PackFigures:
     runtime = container.catalog.add(pack_dir)
     root = container.settings.data_dir
     template = root / "retail-template.sqlite"
     seed_database(runtime, template)
-    scenarios = load_scenarios(tasks, pack_dir / "data" / "db.json")
+    scenarios = load_scenarios(tasks, pack_dir / "data" / "db.json")[:limit]
     runs = []
     tables = ["users", "orders"]
     for scenario in scenarios:
@@ -231,18 +241,23 @@ def _difference(got: dict[str, list[tuple[Any, ...]]], want: dict[str, list[tupl
 
 
 def bench_workplace(
-    container: Container, pack_dir: Path, scenarios_file: Path, seeds: int, progress: Callable[[Run], None] | None
+    container: Container,
+    pack_dir: Path,
+    scenarios_file: Path,
+    seeds: int,
+    progress: Callable[[Run], None] | None,
+    limit: int | None = None,
 ) -> PackFigures:
     runtime = container.catalog.add(pack_dir)
     root = container.settings.data_dir
     template = root / "workplace-template.sqlite"
     seed_database(runtime, template)
     runs = []
-    for loaded in load_workplace_scenarios(scenarios_file):
+    for loaded in load_workplace_scenarios(scenarios_file)[:limit]:
         for seed in range(seeds):
             # Each conversation its own copy: the employee settles what their words mean.
             scenario = dataclasses.replace(loaded, facts=dict(loaded.facts), approvals=[])
-            tenant = f"w{scenario.id}s{seed}"
+            tenant = f"w{scenario.id}s{seed}"  # "ww1s0": scenario ids start with w
             business = _business(container, tenant, runtime.id, template)
             employee = WorkplaceEmployee(scenario, Voice(seed * 1000 + scenario.number), today=scenario.today)
             user = {"id": scenario.employee, "roles": ["employee"]}
@@ -275,8 +290,14 @@ def run_dialogue_bench(
     only: str | None = None,
     progress: Callable[[Run], None] | None = None,
     keep_transcripts: Path | None = None,
+    commands_model: str | None = None,
+    limit: int | None = None,
 ) -> list[PackFigures]:
-    """Run the dialogue benchmark for ``packs``; ``data_dir`` holds ``retail-shop/tasks_train.json``."""
+    """Run the dialogue benchmark for ``packs``; ``data_dir`` holds ``retail-shop/tasks_train.json``.
+
+    ``commands_model`` names a model (``embedded``, or one of ``PROCPILOT_MODELS``) to serve the
+    ``commands`` use, so the LLM command generator understands instead of the rules; ``limit``
+    runs the first scenarios only (a model on two cores takes seconds a message)."""
     tasks = data_dir / "retail-shop" / "tasks_train.json"
     if "retail" in packs and not tasks.is_file():
         raise UserError(f"no {tasks}: pass --data with the folder that holds retail-shop/")
@@ -284,13 +305,26 @@ def run_dialogue_bench(
     with tempfile.TemporaryDirectory(prefix="procpilot-bench-dialogue-") as tmp:
         root = Path(tmp)
         settings = Settings(data_dir=root, packs_dir=root / "none", database_url="")
+        if commands_model:
+            # Every tenant the benchmark makes has the command model serve its understanding.
+            names = [f"r{i}s{s}" for i in range(200) for s in range(seeds)]
+            names += [f"ww{i}s{s}" for i in range(1, 200) for s in range(seeds)]
+            uses = {"commands": {"model": commands_model, "temperature": 0.0}}
+            settings = Settings(
+                data_dir=root,
+                packs_dir=root / "none",
+                database_url="",
+                tenant_models={name: uses for name in names},
+            )
         container = build(settings, load_packs=False)
         try:
             if "retail" in packs:
-                figures.append(bench_retail(container, packs_dir / "retail", tasks, seeds, progress))
+                figures.append(bench_retail(container, packs_dir / "retail", tasks, seeds, progress, limit))
             if "workplace" in packs:
                 scenarios = packs_dir / "workplace" / "bench" / "scenarios.yaml"
-                figures.append(bench_workplace(container, packs_dir / "workplace", scenarios, seeds, progress))
+                figures.append(
+                    bench_workplace(container, packs_dir / "workplace", scenarios, seeds, progress, limit)
+                )
         finally:
             container.close()
     if keep_transcripts is not None:

@@ -28,6 +28,11 @@ def dialogue(
     transcripts: Annotated[
         Path | None, typer.Option(help="Write every conversation to PACK.md in this folder.")
     ] = None,
+    commands_model: Annotated[
+        str | None,
+        typer.Option(help="Understand with the LLM command generator on this model (embedded, or a PROCPILOT_MODELS name)."),
+    ] = None,
+    limit: Annotated[int | None, typer.Option(help="Only the first N scenarios of each pack.")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """pass^1, pass^k, turns, facts asked again, opening routing and time per turn, per pack."""
@@ -43,6 +48,8 @@ def dialogue(
             seeds=seeds,
             progress=progress,
             keep_transcripts=transcripts,
+            commands_model=commands_model,
+            limit=limit,
         )
     except ProcpilotError as error:
         err.print(f"[red]{error}[/]")
@@ -51,7 +58,8 @@ def dialogue(
     if json_out:
         sys.stdout.write(json.dumps(report, indent=2) + "\n")
         return
-    table = Table(title=f"bench dialogue ({seeds} seeds, understanding: rules, no model)")
+    how = f"LLM command generator on {commands_model}" if commands_model else "rules, no model"
+    table = Table(title=f"bench dialogue ({seeds} seeds, understanding: {how})")
     columns = ["pack", "scenarios", "pass^1", f"pass^{seeds}", "turns", "asked again", "routed", "und. p50 ms",
                "und. p95 ms", "turn p50 ms"]  # fmt: skip
     for column in columns:

@@ -52,6 +52,7 @@ class Reply:
     active_flows: list[str] = field(default_factory=list)
     handed_off: bool = False
     understanding_seconds: float = 0.0  # how long turning the message into commands took
+    understood_by: str = "rules"  # "model" when the LLM command generator's commands were used
 
     @property
     def text(self) -> str:
@@ -140,6 +141,7 @@ class ConversationService:
             turn = Turn(state, [], pending)
             state, version = self._drive(turn, pack, ctx, version, events)
         understanding_seconds = 0.0
+        understood_by = "rules"
         if commands is None:
             started = time.perf_counter()
             understanding = self._understanding(tenant, pack, conversation_id)
@@ -148,10 +150,12 @@ class ConversationService:
             )
             commands = understanding.understand(text, engine.expectation(state), history)
             understanding_seconds = time.perf_counter() - started
+            understood_by = str(getattr(understanding, "last_source", "rules"))
         turn = engine.handle(state, commands, text)
         state, version = self._drive(turn, pack, ctx, version, events)
         reply = self._reply(conversation_id, state, events, commands)
         reply.understanding_seconds = understanding_seconds
+        reply.understood_by = understood_by
         return reply
 
     def _version(self, current: PackRuntime, state: DialogueState) -> PackRuntime:

@@ -109,7 +109,8 @@ _ID = re.compile(r"#?\b[A-Z]\d{5,}\b")
 def clauses(text: str) -> list[str]:
     """The message without its identifying details, then each clause of it. An id stays as the
     word "order": "the address on #W1067251" is about an order."""
-    text = _ID.sub(" order ", text)
+    if len(text.split()) >= 3:
+        text = _ID.sub(" order ", text)
     for pattern in _NOISE:
         text = pattern.sub(" ", text)
     parts = [p.strip() for p in _CLAUSES.split(text) if len(p.split()) >= 2]

@@ -160,11 +160,14 @@ class HybridUnderstanding:
     def __init__(self, generator: LLMCommandGenerator, fallback: Any) -> None:
         self.generator = generator
         self.fallback = fallback
+        self.last_source = "model"  # who understood the last message: "model" or "rules"
 
     def understand(
         self, text: str, expectation: Expectation, history: Sequence[tuple[str, str]] = ()
     ) -> list[Command]:
         commands = self.generator.understand(text, expectation, history)
         if commands is None:
+            self.last_source = "rules"
             return list(self.fallback.understand(text, expectation, history))
+        self.last_source = "model"
         return commands

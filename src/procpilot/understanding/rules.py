@@ -295,8 +295,16 @@ class RuleUnderstanding:
         """Which flow ``text`` asks for, with typos of the pack's words corrected first."""
         corrected = self.matcher.speller.correct(text)
         match, close = self.intents.best(corrected)
-        if match is None and not close and self.intents is not self.matcher and len(text.split()) >= 8:
-            match, close = self.matcher.best(corrected)
+        if self.intents is not self.matcher and len(text.split()) >= 8:
+            # A long, detailed message: a classifier trained on short examples may not place it,
+            # or place it unsurely; the matcher's keyword-backed, strong reading of it wins then.
+            found, near = self.matcher.best(corrected)
+            sure = getattr(self.intents, "digression", DIGRESSION)
+            if match is None and not close:
+                return found, near
+            strong = found is not None and found.keyword and found.score >= STRONG
+            if strong and (match is None or (match.flow != found.flow and match.score < sure)):  # type: ignore[union-attr]
+                return found, []
         return match, close
 
     def _requests(self, text: str) -> list[tuple[str, str]]:
