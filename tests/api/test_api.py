@@ -365,3 +365,19 @@ def test_metrics_can_require_a_token(env: Env) -> None:
     assert env.client.get("/metrics", headers={"Authorization": "Bearer nope"}).status_code == 401
     scraped = env.client.get("/metrics", headers={"Authorization": "Bearer scrape-me"})
     assert scraped.status_code == 200 and "procpilot_http_requests_total" in scraped.text
+
+
+def test_a_bad_last_event_id_is_refused_like_a_bad_after(env: Env) -> None:
+    env.person("acme", "emma", ("agent_user",))
+    emma = env.login("acme", "emma")
+    cid = emma.post("/api/conversations", json={"pack": "mini", "text": "send money to a friend"}).json()[
+        "conversation_id"
+    ]
+    for bad in ("\u00b2".encode(), b"9" * 20, b"-1", b"12a"):  # "\u00b2" is a digit to str.isdigit()
+        for path in (f"/api/conversations/{cid}/stream?wait=0", f"/chat/{cid}/stream"):
+            response = emma.get(path, headers={"Last-Event-ID": bad})  # type: ignore[dict-item]
+            assert response.status_code == 422, (path, bad, response.status_code)
+            assert response.headers["content-type"] == "application/problem+json"
+    fine = emma.get(f"/api/conversations/{cid}/stream?wait=0", headers={"Last-Event-ID": "1"})
+    assert fine.status_code == 200
+    assert [d["text"] for k, d in sse_events(fine.text) if k == "message"] == ["Who should receive the money?"]

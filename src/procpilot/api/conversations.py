@@ -12,6 +12,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
 from procpilot.api.auth import Caller, Services
+from procpilot.api.resume import resume_after
 from procpilot.api.schemas import MessageIn, NewConversationIn, ReplyOut
 from procpilot.services.conversations import Reply
 
@@ -109,7 +110,7 @@ async def follow(
     """New messages as server-sent events (``message``), also those that arrive later without a
     question: an approval decided, a timer fired. Resumes after ``Last-Event-ID``; the stream
     closes after ``wait`` seconds and an EventSource reconnects by itself."""
-    start = int(last_event_id) if last_event_id and last_event_id.isdigit() else max(after, 0)
+    start = resume_after(last_event_id, after)
     await run_in_threadpool(c.chats.require_readable, who, conversation_id)  # 404 before streaming
 
     async def events() -> AsyncIterator[str]:

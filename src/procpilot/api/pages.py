@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response, Streamin
 from fastapi.templating import Jinja2Templates
 
 from procpilot.api.auth import COOKIE, Services, check_csrf, identify
+from procpilot.api.resume import resume_after
 from procpilot.api.sessions import set_cookie
 from procpilot.domain.access import Permission, Principal
 from procpilot.domain.errors import NotAuthenticated, TooManyAttempts
@@ -202,8 +203,7 @@ async def chat_stream(
 ) -> Response:
     """New messages as HTML fragments, and the waiting-for-approval banner when it changes."""
     who = await person(request)
-    last_id = request.headers.get("last-event-id", "")
-    seen = int(last_id) if last_id.isdigit() else after
+    seen = resume_after(request.headers.get("last-event-id"), after)
     await run_in_threadpool(c.chats.require_readable, who, conversation_id)
     t = translator(who.language)
     message_template = templates.get_template("_message.html")
