@@ -153,3 +153,25 @@ def test_a_person_sees_only_their_own_conversations_and_instances(env: Env) -> N
         env.client.post(f"/api/conversations/{cid}/messages", json={"text": "3"}, headers=auditor).status_code
         == 403
     )
+
+
+def test_the_same_openai_conversation_header_from_the_same_user_id_in_two_tenants(env: Env) -> None:
+    """Two tenants each have a user e015; the header they send is theirs, not a global name."""
+    chats = {}
+    for tenant in ("acme", "globex"):
+        env.person(tenant, "olga", ("agent_user",), user_id="e015")
+        person = env.login(tenant, "olga")
+        reply = person.post(
+            "/v1/chat/completions",
+            json={"model": "mini", "messages": [{"role": "user", "content": "what is my balance"}]},
+            headers={"X-Procpilot-Conversation": "my-chat"},
+        )
+        assert reply.status_code == 200, reply.text
+        chats[tenant] = reply.headers["x-procpilot-conversation"]
+        again = person.post(
+            "/v1/chat/completions",
+            json={"model": "mini", "messages": [{"role": "user", "content": "send money to a friend"}]},
+            headers={"X-Procpilot-Conversation": "my-chat"},
+        )
+        assert again.headers["x-procpilot-conversation"] == chats[tenant]  # the same chat continues
+    assert chats["acme"] != chats["globex"]

@@ -140,7 +140,9 @@ class ChatService:
         """Answer the last user message of a chat. The conversation is the one named by
         ``conversation_key`` (a header), else the one whose earlier messages match these."""
         if conversation_key:
-            scoped = hashlib.sha256(f"{principal.id}\0{conversation_key}".encode()).hexdigest()[:32]
+            # Conversation ids are global keys: the caller's tenant is part of the one a header names.
+            caller = f"{principal.tenant}\0{principal.id}\0{conversation_key}"
+            scoped = hashlib.sha256(caller.encode()).hexdigest()[:32]
             return self.send(
                 principal,
                 text=messages[-1][1],
