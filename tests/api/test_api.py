@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from fastapi.testclient import TestClient
 
+from procpilot.domain.errors import UserError
 from tests.api.conftest import Env
 
 
@@ -381,3 +383,24 @@ def test_a_bad_last_event_id_is_refused_like_a_bad_after(env: Env) -> None:
     fine = emma.get(f"/api/conversations/{cid}/stream?wait=0", headers={"Last-Event-ID": "1"})
     assert fine.status_code == 200
     assert [d["text"] for k, d in sse_events(fine.text) if k == "message"] == ["Who should receive the money?"]
+
+
+def test_ids_that_name_folders_cannot_step_out_of_them(env: Env) -> None:
+    client = env.client
+    operator = env.key(tenant="default", roles=("admin",))
+    for bad in (".", "..", "..x", "-x", "a/b"):
+        refused = client.post(
+            "/api/tenants",
+            json={"id": bad, "name": "Bad", "admin_username": "bill", "admin_password": "tps-reports-1"},
+            headers=operator,
+        )
+        assert refused.status_code in (400, 422), (bad, refused.status_code)
+        assert refused.headers["content-type"] == "application/problem+json"
+    names = {t["id"] for t in client.get("/api/tenants", headers=operator).json()}
+    assert not names & {".", "..", "..x", "-x"}
+    user = client.post("/api/users", json={"username": "..", "password": "0123456789ab"}, headers=env.key(roles=("admin",)))
+    assert user.status_code in (400, 422)
+    # The one place that turns ids into a business database's path refuses them too.
+    with pytest.raises(UserError):
+        env.container.workspace.path("..", "mini")
+    assert env.container.workspace.path("acme", "mini").parent.name == "acme"

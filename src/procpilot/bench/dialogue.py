@@ -162,7 +162,7 @@ def _rows(path: Path, tables: list[str]) -> dict[str, list[tuple[Any, ...]]]:
 
 
 def _business(container: Container, tenant: str, pack_id: str, template: Path) -> Path:
-    path = container.settings.data_dir / "business" / tenant / f"{pack_id}.sqlite"
+    path = container.workspace.path(tenant, pack_id)
     path.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy(template, path)
     with container.database.transaction() as c:

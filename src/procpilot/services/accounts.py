@@ -10,6 +10,7 @@ from typing import Any
 
 from procpilot.domain.access import PLATFORM_ROLES, Permission, Principal
 from procpilot.domain.errors import NotAuthenticated, NotFound, StateConflict, TooManyAttempts, UserError
+from procpilot.domain.identifiers import check_id
 from procpilot.services.security import (
     KEY_PREFIX,
     MIN_PASSWORD_LENGTH,
@@ -25,7 +26,6 @@ from procpilot.storage.database import Database
 LANGUAGES = ("en", "zh")
 LOCK_AFTER_FAILURES = 5
 LOCK_MINUTES = 15
-NAME = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
 ROLE = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
 
 
@@ -192,8 +192,7 @@ class AccountService:
     ) -> dict[str, Any]:
         """A new tenant with its first admin (who then manages it from inside)."""
         principal.require(Permission.OPERATE, "creating a tenant")
-        if not NAME.match(tenant_id):
-            raise UserError("a tenant id is 1-64 letters, digits, '_', '.', '@' or '-'")
+        check_id("tenant", tenant_id)
         _check_password(admin_password)
         with self.database.transaction() as c:
             repo = AccountRepository(c)
@@ -242,8 +241,8 @@ class AccountService:
     ) -> dict[str, Any]:
         principal.require(Permission.ADMINISTER, "creating users")
         user_id = user_id or username
-        if not NAME.match(username) or not NAME.match(user_id):
-            raise UserError("user names and ids are 1-64 letters, digits, '_', '.', '@' or '-'")
+        check_id("user", username)
+        check_id("user", user_id)
         if language not in LANGUAGES:
             raise UserError(f"language must be one of {', '.join(LANGUAGES)}")
         if password is not None:

@@ -14,6 +14,7 @@ from typing import Any
 import structlog
 
 from procpilot.domain.errors import PackError, Problem, UserError
+from procpilot.domain.identifiers import check_id
 from procpilot.engine import DialogueEngine
 from procpilot.packs.loader import LoadedPack, load_pack, load_snapshot
 from procpilot.services import intents as intent_models
@@ -61,11 +62,16 @@ class Workspace:
         self.data_dir = data_dir
         self._lock = threading.Lock()
 
+    def path(self, tenant: str, pack_id: str) -> Path:
+        """Where a tenant's business database of a pack lives; the ids are checked here, the one
+        place that turns them into a path."""
+        return self.data_dir / "business" / check_id("tenant", tenant) / f"{check_id('pack', pack_id)}.sqlite"
+
     def business_db(self, tenant: str, runtime: PackRuntime) -> Path | None:
         pack = runtime.loaded.pack
         if not pack.database_seed:
             return None
-        path = self.data_dir / "business" / tenant / f"{pack.id}.sqlite"
+        path = self.path(tenant, pack.id)
         with self._lock:
             if not path.exists():
                 seed_database(runtime, path)

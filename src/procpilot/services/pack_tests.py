@@ -267,7 +267,7 @@ def _run_case(
     runtime = container.catalog.get(pack_id)
     business = None
     if template is not None:
-        business = container.settings.data_dir / "business" / tenant / f"{pack_id}.sqlite"
+        business = container.workspace.path(tenant, pack_id)
         business.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(template, business)
     with container.database.transaction() as c:

@@ -7,6 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from procpilot.domain.identifiers import check_id
 from procpilot.storage.tables import api_keys, login_failures, roles, sessions, tenants, user_roles, users
 
 
@@ -29,6 +30,7 @@ class AccountRepository:
 
     def ensure_tenant(self, tenant_id: str, name: str | None = None) -> bool:
         """Create the tenant unless it exists; True when it was created."""
+        check_id("tenant", tenant_id)
         if self.tenant_exists(tenant_id):
             return False
         self.c.execute(tenants.insert().values(id=tenant_id, name=name or tenant_id))
