@@ -122,25 +122,27 @@ class AccountService:
 
     def login(self, tenant: str, username: str, password: str) -> Login:
         now = dt.datetime.now(dt.UTC)
+        window = now - dt.timedelta(minutes=LOCK_MINUTES)
+        # The attempt is counted and recorded (as a failure) in one transaction before the password
+        # is checked, so concurrent attempts cannot all slip under the limit.
         with self.database.transaction() as c:
-            failures = AccountRepository(c).failures_since(
-                tenant, username, now - dt.timedelta(minutes=LOCK_MINUTES)
-            )
-        if len(failures) >= LOCK_AFTER_FAILURES:
+            repo = AccountRepository(c)
+            attempt, before = repo.reserve_attempt(tenant, username, window)
+            if before >= LOCK_AFTER_FAILURES:
+                repo.drop_attempt(attempt)  # a refused attempt does not extend the lock
+                failures = repo.failures_since(tenant, username, window)
+            user = repo.user_by_name(tenant, username) if repo.tenant_exists(tenant) else None
+        if before >= LOCK_AFTER_FAILURES:
             wait = failures[-LOCK_AFTER_FAILURES] + dt.timedelta(minutes=LOCK_MINUTES) - now
             minutes = max(1, round(wait.total_seconds() / 60))
             raise TooManyAttempts(
                 f"too many failed log-ins for {username!r}; try again in {minutes} minute(s)",
                 retry_after=max(1, int(wait.total_seconds())),
             )
-        with self.database.transaction() as c:
-            repo = AccountRepository(c)
-            user = repo.user_by_name(tenant, username) if repo.tenant_exists(tenant) else None
-            if not verify_password(password, user["password_hash"] if user else None) or user is None:
-                repo.add_failure(tenant, username)
-                failed = True
-            else:
-                failed = False
+        failed = user is None or not verify_password(password, user["password_hash"] if user else None)
+        if not failed:
+            with self.database.transaction() as c:
+                repo = AccountRepository(c)
                 repo.clear_failures(tenant, username)
                 repo.end_expired_sessions()
         if failed or user is None:

@@ -225,6 +225,34 @@ class AccountRepository:
         ).scalars()
         return sorted(_aware(r) for r in rows)
 
+    def reserve_attempt(self, tenant_id: str, username: str, since: dt.datetime) -> tuple[int, int]:
+        """Record a log-in attempt as a failure before its password is checked, and count the
+        failures before it since ``since``: (its row id, how many came before). Attempts at one
+        account are serialised (SQLite's write lock; an advisory lock on PostgreSQL), so forty at
+        once are counted one after another and never all see "fewer than five"."""
+        if self.c.dialect.name == "postgresql":
+            self.c.execute(
+                sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+                {"key": f"login:{len(tenant_id)}:{tenant_id}:{username}"},
+            )
+        inserted = self.c.execute(
+            login_failures.insert().values(tenant_id=tenant_id, username=username, failed_at=_now())
+        ).inserted_primary_key
+        assert inserted is not None
+        row_id = inserted[0]
+        before = self.c.execute(
+            sa.select(sa.func.count()).where(
+                login_failures.c.tenant_id == tenant_id,
+                login_failures.c.username == username,
+                login_failures.c.failed_at > since,
+                login_failures.c.id != row_id,
+            )
+        ).scalar_one()
+        return int(row_id), int(before)
+
+    def drop_attempt(self, row_id: int) -> None:
+        self.c.execute(login_failures.delete().where(login_failures.c.id == row_id))
+
     def add_failure(self, tenant_id: str, username: str) -> None:
         self.c.execute(
             login_failures.insert().values(tenant_id=tenant_id, username=username, failed_at=_now())
