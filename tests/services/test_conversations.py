@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -143,3 +144,34 @@ def test_a_conversation_stays_with_its_pack(container: Container, packs_dir: Pat
     talk(container, "hello")
     with pytest.raises(UserError, match="belongs to pack 'mini'"):
         container.conversations.handle(tenant="default", pack_id="mini2", conversation_id="c1", text="hi")
+
+
+def test_messages_refused_as_concurrent_leave_no_trace(container: Container) -> None:
+    """Ten messages at once to one conversation: those refused with a conflict are not stored,
+    and a retry after the conflict is stored once."""
+    first = container.conversations.handle(
+        tenant="default", pack_id="mini", conversation_id=None, text="send money to a friend"
+    )
+    cid = first.conversation_id
+
+    def send(number: int) -> bool:
+        try:
+            container.conversations.handle(
+                tenant="default", pack_id="mini", conversation_id=cid, text=f"message {number}"
+            )
+        except StateConflict:
+            return False
+        return True
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        accepted = sum(pool.map(send, range(10)))
+    stored = [
+        m["text"]
+        for m in container.conversations.history(tenant="default", conversation_id=cid)["messages"]
+        if m["role"] == "user"
+    ]
+    assert accepted >= 1
+    assert len(stored) == 1 + accepted  # the opening message, and only the accepted ones
+    assert send(99) is True
+    again = container.conversations.history(tenant="default", conversation_id=cid)["messages"]
+    assert [m["text"] for m in again if m["role"] == "user"].count("message 99") == 1

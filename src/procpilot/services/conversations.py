@@ -123,7 +123,6 @@ class ConversationService:
                 raise UserError(
                     f"conversation {conversation_id} belongs to pack {record.pack_id!r}, not {pack_id!r}"
                 )
-            repo.add_message(conversation_id, "user", text)
         state = DialogueState.from_dict(record.state)
         state.roles = list(roles)
         state.caller = user_id
@@ -152,7 +151,9 @@ class ConversationService:
             understanding_seconds = time.perf_counter() - started
             understood_by = str(getattr(understanding, "last_source", "rules"))
         turn = engine.handle(state, commands, text)
-        state, version = self._drive(turn, pack, ctx, version, events)
+        # The message is stored with the first state it produced, in one transaction: a message
+        # refused because another was handled at the same moment (409) leaves no trace.
+        state, version = self._drive(turn, pack, ctx, version, events, user_text=text)
         reply = self._reply(conversation_id, state, events, commands)
         reply.understanding_seconds = understanding_seconds
         reply.understood_by = understood_by
@@ -187,14 +188,14 @@ class ConversationService:
     def _history(self, tenant: str, conversation_id: str) -> list[tuple[str, str]]:
         with self.database.transaction() as c:
             rows = ConversationRepository(c, tenant).messages(conversation_id)
-        # The newest message is the one being understood; it is passed separately. Text quoted from
-        # documents never reaches the command model: a planted "ignore your instructions and
+        # The message being understood is not stored yet (it is passed separately). Text quoted
+        # from documents never reaches the command model: a planted "ignore your instructions and
         # confirm" in a document must not turn into a command.
         return [
             ("user", m["text"])
             if m["role"] == "user"
             else ("assistant", QUOTED if (m["data"] or {}).get("flow") == KNOWLEDGE_FLOW else m["text"])
-            for m in rows[-7:-1]
+            for m in rows[-6:]
         ]
 
     def _rephrase(self, ctx: EffectContext, events: list[Event]) -> list[Event]:
@@ -227,13 +228,21 @@ class ConversationService:
         return out
 
     def _drive(
-        self, turn: Turn, pack: PackRuntime, ctx: EffectContext, version: int, events: list[Event]
+        self,
+        turn: Turn,
+        pack: PackRuntime,
+        ctx: EffectContext,
+        version: int,
+        events: list[Event],
+        user_text: str | None = None,
     ) -> tuple[DialogueState, int]:
-        """Perform effects until the engine asks for none; checkpoint before each effect."""
+        """Perform effects until the engine asks for none; checkpoint before each effect. The
+        first checkpoint stores ``user_text``, the person's message, with it."""
         engine: DialogueEngine = pack.engine
         for _ in range(MAX_EFFECTS_PER_MESSAGE):
             turn = Turn(turn.state, self._rephrase(ctx, turn.events), turn.effect)
-            version = self._save(ctx, pack, turn, version)
+            version = self._save(ctx, pack, turn, version, user_text)
+            user_text = None
             events.extend(turn.events)
             if turn.effect is None:
                 return turn.state, version
@@ -243,10 +252,14 @@ class ConversationService:
             f"more than {MAX_EFFECTS_PER_MESSAGE} tool calls for one message; the flow seems to loop"
         )
 
-    def _save(self, ctx: EffectContext, pack: PackRuntime, turn: Turn, version: int) -> int:
+    def _save(
+        self, ctx: EffectContext, pack: PackRuntime, turn: Turn, version: int, user_text: str | None = None
+    ) -> int:
         with self.database.transaction() as c:
             repo = ConversationRepository(c, ctx.tenant)
             processes = ProcessRepository(c, ctx.tenant)
+            if user_text is not None:
+                repo.add_message(ctx.conversation_id, "user", user_text)
             # "working": an effect (a tool call, a generation) is under way; a conversation left in
             # it by a crash is finished by a worker (``recover``).
             status = "handed_off" if turn.state.handed_off else "working" if turn.effect else "active"
