@@ -404,3 +404,36 @@ def test_ids_that_name_folders_cannot_step_out_of_them(env: Env) -> None:
     with pytest.raises(UserError):
         env.container.workspace.path("..", "mini")
     assert env.container.workspace.path("acme", "mini").parent.name == "acme"
+    refused = client.post(
+        "/api/tenants",
+        json={"id": "_pack", "name": "Mine", "admin_username": "bill", "admin_password": "tps-reports-1"},
+        headers=operator,
+    )
+    assert refused.status_code in (400, 422)  # procpilot's own ids cannot be taken
+
+
+def test_approvers_read_the_instances_they_may_decide_and_their_own_only(env: Env) -> None:
+    client = env.client
+    env.person("acme", "emma", ("agent_user",))
+    emma = env.login("acme", "emma")
+    cid = emma.post("/api/conversations", json={"pack": "mini", "text": "I need some days off"}).json()[
+        "conversation_id"
+    ]
+    emma.post(f"/api/conversations/{cid}/messages", json={"text": "3"})
+    [instance] = emma.get("/api/processes").json()
+    iid = instance["id"]
+    # An approver who may not decide it (no manager role) sees neither the instance nor its timeline.
+    env.person("acme", "otto", ("approver",))
+    otto = env.login("acme", "otto")
+    assert otto.get("/api/processes").json() == []
+    assert otto.get(f"/api/processes/{iid}/timeline").status_code == 404
+    assert otto.get(f"/processes/{iid}", headers={"accept": "text/html"}).status_code == 404
+    outsider_key = env.key(roles=("approver",))
+    assert client.get("/api/processes", headers=outsider_key).json() == []
+    # The manager, who decides it, reads it; an auditor reads everything.
+    env.person("acme", "max", ("approver", "manager"))
+    manager = env.login("acme", "max")
+    assert [i["id"] for i in manager.get("/api/processes").json()] == [iid]
+    assert manager.get(f"/api/processes/{iid}/timeline").status_code == 200
+    auditor = env.key(roles=("auditor",))
+    assert [i["id"] for i in client.get("/api/processes", headers=auditor).json()] == [iid]

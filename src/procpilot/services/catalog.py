@@ -65,7 +65,8 @@ class Workspace:
     def path(self, tenant: str, pack_id: str) -> Path:
         """Where a tenant's business database of a pack lives; the ids are checked here, the one
         place that turns them into a path."""
-        return self.data_dir / "business" / check_id("tenant", tenant) / f"{check_id('pack', pack_id)}.sqlite"
+        folder = check_id("tenant", tenant, internal=True)
+        return self.data_dir / "business" / folder / f"{check_id('pack', pack_id)}.sqlite"
 
     def business_db(self, tenant: str, runtime: PackRuntime) -> Path | None:
         pack = runtime.loaded.pack

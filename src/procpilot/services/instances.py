@@ -24,7 +24,8 @@ _CONVERSATIONAL = ("bot.uttered", "command.received")
 
 
 def _sees_all(principal: Principal) -> bool:
-    return principal.can(Permission.READ_ALL) or principal.can(Permission.APPROVE)
+    """Reading every instance of the tenant is the auditor's (and the admin's)."""
+    return principal.can(Permission.READ_ALL)
 
 
 class InstanceService:
@@ -50,17 +51,36 @@ class InstanceService:
             for flow in pack.user_flows()
         ]
 
-    def listing(self, principal: Principal, status: str | None = None) -> list[dict[str, Any]]:
+    def _deciding(self, principal: Principal) -> set[str]:
+        """Instances with an approval task the principal may decide (theirs or their roles')."""
+        if not principal.can(Permission.APPROVE):
+            return set()
         with self.database.transaction() as c:
-            rows = ProcessRepository(c, principal.tenant).instances(
-                user_id=None if _sees_all(principal) else principal.id, status=status
+            tasks = ProcessRepository(c, principal.tenant).approvals(
+                assignee=principal.id, roles=principal.roles
             )
-        return list(reversed(rows))
+        return {str(t["instance_id"]) for t in tasks if t.get("instance_id")}
+
+    def listing(self, principal: Principal, status: str | None = None) -> list[dict[str, Any]]:
+        """The instances the principal may read: all for auditors and admins; their own and
+        those of the tasks they may decide for approvers; their own for everyone else."""
+        if _sees_all(principal):
+            with self.database.transaction() as c:
+                rows = ProcessRepository(c, principal.tenant).instances(status=status)
+            return list(reversed(rows))
+        deciding = self._deciding(principal)
+        with self.database.transaction() as c:
+            repo = ProcessRepository(c, principal.tenant)
+            rows = repo.instances(status=status) if deciding else repo.instances(user_id=principal.id, status=status)
+        return [r for r in reversed(rows) if r["user_id"] == principal.id or r["id"] in deciding]
 
     def _instance(self, principal: Principal, instance_id: str) -> dict[str, Any]:
         with self.database.transaction() as c:
             found = ProcessRepository(c, principal.tenant).instance(instance_id)
-        if found is None or not (_sees_all(principal) or found["user_id"] == principal.id):
+        readable = found is not None and (
+            _sees_all(principal) or found["user_id"] == principal.id or instance_id in self._deciding(principal)
+        )
+        if found is None or not readable:
             raise NotFound(f"no process instance {instance_id}")
         return found
 

@@ -30,7 +30,7 @@ class AccountRepository:
 
     def ensure_tenant(self, tenant_id: str, name: str | None = None) -> bool:
         """Create the tenant unless it exists; True when it was created."""
-        check_id("tenant", tenant_id)
+        check_id("tenant", tenant_id, internal=True)
         if self.tenant_exists(tenant_id):
             return False
         self.c.execute(tenants.insert().values(id=tenant_id, name=name or tenant_id))
