@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import structlog
+
 from procpilot.domain.access import Permission, Principal
 from procpilot.domain.errors import NotFound, PermissionDenied, StateConflict, UserError
 from procpilot.engine import ApprovalDecision
@@ -11,7 +13,9 @@ from procpilot.services.conversations import ConversationService, Reply
 from procpilot.services.processes import ProcessService
 from procpilot.storage.accounts import AccountRepository
 from procpilot.storage.database import Database
-from procpilot.storage.processes import ProcessRepository
+from procpilot.storage.processes import ProcessRepository, decided_unresumed
+
+log = structlog.get_logger(__name__)
 
 OUTCOMES = ("approved", "rejected", "changes_requested")
 TIMEOUT = "timeout"
@@ -103,17 +107,64 @@ class ApprovalService:
                 raise NotFound(f"no approval {approval_id}")
             if task["requester"] and task["requester"] == by:
                 raise UserError("you cannot decide your own request (four-eyes rule)")
-            if not repo.decide(approval_id, outcome, by, comment):
+            if not repo.decide(approval_id, outcome, by, comment, text):
                 raise StateConflict(f"approval {approval_id} was already decided ({task['status']})")
             conversation_id = task["conversation_id"]
-        reply = self.conversations.resume_with(
-            tenant=tenant,
-            conversation_id=conversation_id,
-            outcome=ApprovalDecision(approval_id, outcome, comment, by, text=text),
+        # The decision is stored; from here a crash is repaired by ``resume_decided`` (a worker
+        # finds the task decided but not resumed), so the flow gets it exactly once.
+        reply = self._resume(
+            tenant,
+            approval_id,
+            conversation_id,
+            ApprovalDecision(approval_id, outcome, comment, by, text=text),
         )
         if self.processes is not None:
             self.processes.approval_decided(tenant, approval_id, outcome, by)
         return reply
+
+    def _resume(
+        self, tenant: str, approval_id: str, conversation_id: str, decision: ApprovalDecision
+    ) -> Reply:
+        """Give the flow its decision, then record that it has it. Resuming twice is harmless: a
+        flow no longer waiting for this approval ignores it."""
+        reply = self.conversations.resume_with(
+            tenant=tenant, conversation_id=conversation_id, outcome=decision
+        )
+        with self.database.transaction() as c:
+            ProcessRepository(c, tenant).mark_resumed(approval_id)
+        return reply
+
+    def resume_decided(self, older_than_seconds: float) -> int:
+        """Resume the flows of tasks decided (or expired) more than ``older_than_seconds`` ago that
+        never got their decision: the deciding process died between storing and resuming."""
+        with self.database.transaction() as c:
+            found = decided_unresumed(c, older_than_seconds)
+        resumed = 0
+        for tenant, approval_id in found:
+            with self.database.transaction() as c:
+                task = ProcessRepository(c, tenant).approval(approval_id)
+            if task is None:
+                continue
+            decision = ApprovalDecision(
+                approval_id,
+                task["status"],
+                task["comment"] or "",
+                task["decided_by"] or "system",
+                text=task.get("decided_text"),
+            )
+            try:
+                self._resume(tenant, approval_id, task["conversation_id"], decision)
+            except StateConflict:
+                continue  # the conversation is busy: the next sweep resumes it
+            resumed += 1
+            log.info(
+                "approval.resumed_after_crash", tenant=tenant, approval=approval_id, outcome=task["status"]
+            )
+            if self.processes is not None and task["status"] != TIMEOUT:
+                self.processes.approval_decided(
+                    tenant, approval_id, task["status"], task["decided_by"] or "system"
+                )
+        return resumed
 
     def expire(self, *, tenant: str, approval_id: str) -> Reply | None:
         """The deadline passed: expire the task unless someone decided first, and resume its flow.
@@ -127,10 +178,8 @@ class ApprovalService:
             task = repo.approval(approval_id)
         if task is None or task["status"] != TIMEOUT:
             return None
-        return self.conversations.resume_with(
-            tenant=tenant,
-            conversation_id=task["conversation_id"],
-            outcome=ApprovalDecision(approval_id, TIMEOUT, "", "system"),
+        return self._resume(
+            tenant, approval_id, task["conversation_id"], ApprovalDecision(approval_id, TIMEOUT, "", "system")
         )
 
 

@@ -109,6 +109,8 @@ class Worker:
         while not self._stop.wait(self.lease_seconds):
             try:
                 self.finish_stalled()
+                # A decision stored by a process that died before its flow got it.
+                self.container.approvals.resume_decided(self.container.settings.stalled_seconds)
                 # Timers set while no worker ran have no process watching them: fire them late.
                 self.container.timers.fire_overdue(2 * self.lease_seconds)
             except Exception as error:  # a database hiccup: try again later

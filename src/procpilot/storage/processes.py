@@ -139,7 +139,9 @@ class ProcessRepository:
         ).mappings()
         return [dict(r) for r in rows]
 
-    def decide(self, approval_id: str, status: str, by: str | None, comment: str) -> bool:
+    def decide(
+        self, approval_id: str, status: str, by: str | None, comment: str, text: str | None = None
+    ) -> bool:
         """Decide a pending task; False when it was already decided (the caller lost the race)."""
         result = self.c.execute(
             approvals.update()
@@ -148,6 +150,31 @@ class ProcessRepository:
                 approvals.c.id == approval_id,
                 approvals.c.status == "pending",
             )
-            .values(status=status, decided_by=by, comment=comment, decided_at=_now())
+            .values(status=status, decided_by=by, comment=comment, decided_at=_now(), decided_text=text)
         )
         return result.rowcount == 1
+
+    def mark_resumed(self, approval_id: str) -> None:
+        """The flow has the decision: nothing is left to resume."""
+        self.c.execute(
+            approvals.update()
+            .where(approvals.c.tenant_id == self.tenant, approvals.c.id == approval_id)
+            .values(resumed_at=_now())
+        )
+
+
+def decided_unresumed(connection: sa.Connection, seconds: float, limit: int = 100) -> list[tuple[str, str]]:
+    """(tenant, approval) pairs decided more than ``seconds`` ago whose flow never got the
+    decision (the deciding process died in between). A system query across tenants, for workers."""
+    cutoff = _now() - dt.timedelta(seconds=seconds)
+    rows = connection.execute(
+        sa.select(approvals.c.tenant_id, approvals.c.id)
+        .where(
+            approvals.c.status != "pending",
+            approvals.c.resumed_at.is_(None),
+            approvals.c.decided_at < cutoff,
+        )
+        .order_by(approvals.c.decided_at)
+        .limit(limit)
+    )
+    return [(tenant, approval) for tenant, approval in rows]

@@ -187,6 +187,9 @@ approvals = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=_NOW),
     sa.Column("decided_at", sa.DateTime(timezone=True)),
     sa.Column("due_at", sa.DateTime(timezone=True)),
+    # Set once the flow has the decision; a decided task without it is resumed by a worker.
+    sa.Column("resumed_at", sa.DateTime(timezone=True)),
+    sa.Column("decided_text", sa.Text),  # a reviewer's edit of a held draft
     sa.UniqueConstraint("tenant_id", "key"),
 )
 
