@@ -151,7 +151,8 @@ def _normalise_order_id(order_id: str) -> str:
 
 
 def _describe_options(options: dict[str, Any]) -> str:
-    return ", ".join(str(v) for v in options.values())
+    # "yes" and "no" mean nothing without the option's name: "water resistance: no".
+    return ", ".join(f"{k}: {v}" if str(v).lower() in ("yes", "no") else str(v) for k, v in options.items())
 
 
 def _describe_variant(options: dict[str, Any]) -> str:

@@ -109,7 +109,7 @@ _ID = re.compile(r"#?\b[A-Z]\d{5,}\b")
 def clauses(text: str) -> list[str]:
     """The message without its identifying details, then each clause of it. An id stays as the
     word "order": "the address on #W1067251" is about an order."""
-    if len(text.split()) >= 3:
+    if len(text.split()) >= 2:  # a bare id answers a question; it asks for no flow
         text = _ID.sub(" order ", text)
     for pattern in _NOISE:
         text = pattern.sub(" ", text)

@@ -21,7 +21,7 @@ _PRICE = re.compile(r",?\s*\$[\d,]+(\.\d+)?\s*$")
 _WORD = re.compile(r"[a-z0-9]+")
 # "the order with the keyboard and the lamp": words about an order, not about the items wanted.
 _ORDER_REFERENCE = re.compile(
-    r"\b(?:the|my|an?|in|from|of)?\s*(?:pending |delivered |last |recent |other )?order\s+"
+    r"\b(?:the|my|an?|in|from|of)?\s*(?:pending |delivered |last |recent |other )?(?:order|ordr|oder|odrer)\s+"
     r"(?:that\s+)?(?:with|has|had|having|containing|contains|that has|where i (?:got|bought))\s+"
     r"(?P<items>.+?)(?=(?:[,.;!?]|\bi\b|\band i\b|\bbut\b|\bplease\b|$))",
     re.IGNORECASE,

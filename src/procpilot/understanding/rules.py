@@ -83,9 +83,9 @@ _CURRENCY_WORDS = re.compile(r"[$€£]|\b(usd|eur|gbp|dollars?|euros?|pounds?)\
 # Where one request ends and another begins: a new sentence, "also", "and then", or "and" before
 # a verb that asks for something.
 _REQUEST_SPLIT = re.compile(
-    r"(?<=[.!?;])\s+|\s*\b(?:also|and then|additionally|plus)\b\s*|,?\s+and\s+(?=(?:i|i'd|i'm|please|can|could|"
-    r"cancel|return|exchange|change|modify|update|ship|send|track|check|swap|refund|book|request|claim|"
-    r"give|get|remind|freeze|block|set)\b)",
+    r"((?<=[.!?;])\s+(?:also,?\s+|and then,?\s+)?|\s*\b(?:also|and then|additionally|plus)\b,?\s*|,?\s+and\s+"
+    r"(?=(?:i|i'd|i'm|please|can|could|cancel|return|exchange|change|modify|update|ship|send|track|check|swap|"
+    r"refund|book|request|claim|give|get|remind|freeze|block|set)\b))",
     re.IGNORECASE,
 )
 
@@ -310,13 +310,20 @@ class RuleUnderstanding:
     def _requests(self, text: str) -> list[tuple[str, str]]:
         """Several requests in one message ("cancel #W1 and change the address on #W2"): each
         flow with the words that belong to it, in the order asked; one or none otherwise."""
-        parts = [p for p in _REQUEST_SPLIT.split(text) if p and p.strip() and not _REQUEST_SPLIT.fullmatch(p)]
+        pieces = _REQUEST_SPLIT.split(text)  # text, separator, text, separator, ...
         found: list[tuple[str, list[str]]] = []
-        for part in parts:
+        for index in range(0, len(pieces), 2):
+            part = pieces[index]
+            if not part or not part.strip():
+                continue
+            # "Also, return the backpack too" may ask for the same flow again; a bare next clause
+            # ("I no longer need it") only adds to the request before it.
+            again = index > 0 and bool(re.search(r"also|then|additionally|plus", pieces[index - 1] or "", re.I))
             # A clause that only says who one is ("My email is ...") asks for nothing.
             asks = len(content(" ".join(clauses(part)[:1])).split()) >= 2
             match, _close = self._route(part) if asks else (None, [])
-            if match is not None and match.score >= THRESHOLD and all(match.flow != f for f, _ in found):
+            new = match is not None and (again or all(match.flow != f for f, _ in found))
+            if match is not None and match.score >= THRESHOLD and new:
                 found.append((match.flow, [part]))
             elif found:
                 found[-1][1].append(part)

@@ -117,10 +117,9 @@ def choose(
     if named:
         if slot.multiple:
             values: list[Any] = []
-            lowered_text = without_order.lower()
             for option in named:
                 head = (mentions.words(mentions.item_name(option.label)) or [""])[-1]
-                if _NOT.search(lowered_text[: max(0, lowered_text.find(head))][-16:]):
+                if _negated(without_order, option):
                     continue  # "everything except the pet bed"
                 twins = [o for o in named if mentions.item_name(o.label) == mentions.item_name(option.label)]
                 if len(twins) == 1:
@@ -179,13 +178,27 @@ def with_earlier_words(text: str, options: tuple[Option, ...], labels: Mapping[s
 
 _ADD = re.compile(r"\b(also|too|as well|add|plus)\b", re.IGNORECASE)
 _ONLY = re.compile(r"\b(just|only|instead)\b", re.IGNORECASE)
-_NOT = re.compile(r"\b(not|no|without|remove|drop|except)\s+(the\s+|my\s+)?", re.IGNORECASE)
+_NOT = re.compile(r"\b(not|no|without|remove|drop|except)\s+(the\s+|my\s+|a\s+)?$", re.IGNORECASE)
+_NOT_WORD = re.compile(r"\b(not|no|without|remove|drop|except)\b", re.IGNORECASE)
+
+
+def _negated(text: str, option: Option) -> bool:
+    """Whether the text says the option's name right after "not", "no", "without", "except"."""
+    name = mentions.words(mentions.item_name(option.label))
+    if not name:
+        return False
+    lowered = text.lower()
+    found = [m.start() for word in name for m in [re.search(rf"\b{re.escape(word)}", lowered)] if m]
+    if not found:
+        return False
+    at = min(found)  # where the name begins as said ("the thermostat" for "Smart Thermostat")
+    return bool(_NOT.search(lowered[max(0, at - 16) : at]))
 
 
 def list_change(text: str, options: tuple[Option, ...], current: list[Any]) -> list[Any] | None:
     """A change of a list of items in words: "not the tablet, just the e-reader", "also the
     kettle", "remove the lamp". None when the text does not change the list."""
-    if not (_ADD.search(text) or _ONLY.search(text) or _NOT.search(text)):
+    if not (_ADD.search(text) or _ONLY.search(text) or _NOT_WORD.search(text)):
         return None
     named = mentions.named_items(text, options)
     if not named:
@@ -193,10 +206,7 @@ def list_change(text: str, options: tuple[Option, ...], current: list[Any]) -> l
     dropped: list[Any] = []
     kept: list[Any] = []
     for option in named:
-        name = mentions.item_name(option.label)
-        head = mentions.words(name)[-1] if mentions.words(name) else ""
-        before = text.lower()[: max(0, text.lower().find(head))]
-        (dropped if _NOT.search(before[-16:]) else kept).append(option.value)
+        (dropped if _negated(text, option) else kept).append(option.value)
     if _ONLY.search(text) and kept:
         return kept
     result = [v for v in current if v not in dropped]
