@@ -187,6 +187,14 @@ def _replay(runtime: PackRuntime, path: Path, writes: list[dict[str, Any]], user
     return refused
 
 
+def _prepare(container: Container, pack_dir: Path) -> tuple[PackRuntime, Path]:
+    """The pack loaded, and a seeded copy of its business database to start each scenario from."""
+    runtime = container.catalog.add(pack_dir)
+    template = container.settings.data_dir / f"{runtime.id}-template.sqlite"
+    seed_database(runtime, template)
+    return runtime, template
+
+
 def bench_retail(
     container: Container,
     pack_dir: Path,
@@ -195,10 +203,8 @@ def bench_retail(
     progress: Callable[[Run], None] | None,
     limit: int | None = None,
 ) -> PackFigures:
-    runtime = container.catalog.add(pack_dir)
+    runtime, template = _prepare(container, pack_dir)
     root = container.settings.data_dir
-    template = root / "retail-template.sqlite"
-    seed_database(runtime, template)
     scenarios = load_scenarios(tasks, pack_dir / "data" / "db.json")[:limit]
     runs = []
     tables = ["users", "orders"]
@@ -248,10 +254,7 @@ def bench_workplace(
     progress: Callable[[Run], None] | None,
     limit: int | None = None,
 ) -> PackFigures:
-    runtime = container.catalog.add(pack_dir)
-    root = container.settings.data_dir
-    template = root / "workplace-template.sqlite"
-    seed_database(runtime, template)
+    runtime, template = _prepare(container, pack_dir)
     runs = []
     for loaded in load_workplace_scenarios(scenarios_file)[:limit]:
         for seed in range(seeds):

@@ -62,3 +62,20 @@ def asks(text: str, *patterns: str) -> bool:
 def question(messages: Sequence[str]) -> str:
     """The part of a reply a person answers: the last message, which is where the question is."""
     return messages[-1] if messages else ""
+
+
+class Person:
+    """What every simulated person keeps: the facts they have given, and the ones asked again."""
+
+    def __init__(self) -> None:
+        self.stated: set[str] = set()  # facts already given
+        self.asked_again = 0
+        self.repeated: list[str] = []  # which facts were asked for again
+        self.handed_off = False
+
+    def _again(self, fact: str) -> None:
+        """The assistant asks for ``fact``: counted when it was given before."""
+        if fact in self.stated:
+            self.asked_again += 1
+            self.repeated.append(fact)
+        self.stated.add(fact)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from procpilot.bench.people import Voice, asks, question
+from procpilot.bench.people import Person, Voice, asks, question
 
 WRITES = {
     "return_delivered_order_items": "return_items",
@@ -130,20 +130,17 @@ def _sentence(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-class ShopCustomer:
+class ShopCustomer(Person):
     """Talks to the assistant for one scenario; ``reply`` returns the next message or None to stop."""
 
     def __init__(self, scenario: Scenario, voice: Voice) -> None:
+        super().__init__()
         self.s = scenario
         self.voice = voice
         self.index = 0  # the request being worked on
-        self.stated: set[str] = set()  # facts already given
-        self.asked_again = 0
-        self.repeated: list[str] = []  # which facts were asked for again
         self.corrections = 0
         self.misspoke: str | None = None  # a slip to correct in the next message
         self.done = False
-        self.handed_off = False
         self.rephrased = 0
         self.ahead = 0  # the last request already said (the opening may ask for two things)
         self.ahead_facts: set[str] = set()
@@ -356,12 +353,6 @@ class ShopCustomer:
             parts.append(_sentence(self.identity()) + ".")
         parts.append(body[0].upper() + body[1:] + self.voice.pick([".", "!", " please.", ""]))
         return self.voice.typo(" ".join(p for p in parts if p))
-
-    def _again(self, fact: str) -> None:
-        if fact in self.stated:
-            self.asked_again += 1
-            self.repeated.append(fact)
-        self.stated.add(fact)
 
     def reply(self, messages: list[str]) -> str | None:
         """The next message, given the assistant's messages of the last turn; None when finished."""

@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from procpilot.bench.people import Voice, asks, question
+from procpilot.bench.people import Person, Voice, asks, question
 
 WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 MONTHS = [
@@ -122,20 +122,17 @@ def _day_month(date: dt.date) -> str:
     return f"{date.day} {MONTHS[date.month - 1]}"
 
 
-class WorkplaceEmployee:
+class WorkplaceEmployee(Person):
     """Talks to the workplace assistant for one scenario."""
 
     def __init__(self, scenario: WorkplaceScenario, voice: Voice, today: dt.date) -> None:
+        super().__init__()
         self.s = scenario
         self.voice = voice
         self.today = today
         # People differ on "next Thursday": the Thursday of next week, or the coming one.
         if "start" in scenario.facts and scenario.facts.get("next_week") and voice.chance(0.5):
             scenario.facts = {**scenario.facts, "next_week": False, "said_next": True}
-        self.asked_again = 0
-        self.repeated: list[str] = []  # which facts were asked for again
-        self.handed_off = False
-        self.stated: set[str] = set()
         self.finished = False
         self.nudges = 0
 
@@ -202,12 +199,6 @@ class WorkplaceEmployee:
             )
             self.stated |= {"days", "reason"}
         return self.voice.typo(" ".join(p for p in (hello, body[0].upper() + body[1:]) if p))
-
-    def _again(self, fact: str) -> None:
-        if fact in self.stated:
-            self.asked_again += 1
-            self.repeated.append(fact)
-        self.stated.add(fact)
 
     def reply(self, messages: list[str]) -> str | None:
         text = "\n".join(messages)

@@ -68,16 +68,6 @@ _BYE = re.compile(
     r"^\s*(bye|goodbye|see you|that'?s all|nothing else|no,? that'?s (it|all))\b", re.IGNORECASE
 )
 
-# Types that can be found in any message without being asked for, because they look distinctive.
-_DISTINCTIVE = ("email", "phone")
-# Dates and amounts are taken unasked only when the words say so.
-_DATE_WORDS = re.compile(
-    r"\b(today|tomorrow|tonight|yesterday|next|this|last|monday|tuesday|wednesday|thursday|friday|saturday|"
-    r"sunday|january|february|march|april|may|june|july|august|september|october|november|december|"
-    r"jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec|in \w+ (days?|weeks?)|\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2})\b",
-    re.IGNORECASE,
-)
-_CURRENCY_WORDS = re.compile(r"[$€£]|\b(usd|eur|gbp|dollars?|euros?|pounds?)\b", re.IGNORECASE)
 
 
 # Where one request ends and another begins: a new sentence, "also", "and then", or "and" before
@@ -100,17 +90,6 @@ def _labels(expectation: Expectation) -> dict[str, str]:
         values = value if isinstance(value, list) else [value]
         out[name] = " | ".join(o.label for o in options if o.value in values)
     return out
-
-
-def _unasked(slot: SlotDef, text: str) -> bool:
-    """Whether a value of this slot's type may be taken from a message that did not ask for it."""
-    if slot.type in _DISTINCTIVE:
-        return True
-    if slot.type in ("date", "datetime"):
-        return bool(_DATE_WORDS.search(text))
-    if slot.type == "money":
-        return bool(_CURRENCY_WORDS.search(text))
-    return False
 
 
 class RuleUnderstanding:
