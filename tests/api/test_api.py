@@ -4,6 +4,7 @@ idempotency, streaming, limits and metrics."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
@@ -437,3 +438,28 @@ def test_approvers_read_the_instances_they_may_decide_and_their_own_only(env: En
     assert manager.get(f"/api/processes/{iid}/timeline").status_code == 200
     auditor = env.key(roles=("auditor",))
     assert [i["id"] for i in client.get("/api/processes", headers=auditor).json()] == [iid]
+
+
+def test_a_chunked_body_over_the_limit_is_413_with_or_without_an_idempotency_key(env: Env) -> None:
+    me = env.key()
+    limit = env.container.settings.max_body_bytes
+
+    def chunks() -> Iterator[bytes]:
+        yield b'{"pack": "mini", "text": "'
+        for _ in range(limit // 1000 + 2):
+            yield b"x" * 1000
+        yield b'"}'
+
+    for extra in ({}, {"Idempotency-Key": "chunked-1"}):
+        response = env.client.post(
+            "/api/conversations", content=chunks(), headers={**me, **extra, "Content-Type": "application/json"}
+        )
+        assert response.status_code == 413, (extra, response.status_code, response.text[:200])
+        assert response.headers["content-type"] == "application/problem+json"
+    # A chunked body within the limit is read as usual.
+    small = env.client.post(
+        "/api/conversations",
+        content=iter([b'{"pack": "mini", ', b'"text": "send money to a friend"}']),
+        headers={**me, "Content-Type": "application/json"},
+    )
+    assert small.status_code == 200, small.text

@@ -18,12 +18,9 @@ from procpilot.services.idempotency import Stored, request_hash
 UPLOAD_LIMIT = 21 * 1024 * 1024  # document uploads: the knowledge service refuses above 20 MiB
 
 
-class _TooLarge(Exception):
-    pass
-
-
 class BodyLimit:
-    """Refuse request bodies above ``limit`` bytes with 413, by Content-Length or as they stream."""
+    """Refuse request bodies above ``limit`` bytes with 413: by Content-Length, or, for a chunked
+    body, by reading it (up to the limit) before the app does."""
 
     def __init__(self, app: ASGIApp, limit: int) -> None:
         self.app = app
@@ -38,27 +35,28 @@ class BodyLimit:
         if length is not None and length.isdigit() and int(length) > limit:
             await problem(413, f"the request body may have at most {limit} bytes")(scope, receive, send)
             return
-        received = 0
-        started = False
+        if length is None and scope.get("method") in ("POST", "PUT", "PATCH"):
+            # A chunked body has no length to check: read it here, up to the limit, so the answer
+            # to one too large is a 413 and not whatever the body parser makes of a cut-off body.
+            messages: list[Message] = []
+            received = 0
+            while True:
+                message = await receive()
+                messages.append(message)
+                received += len(message.get("body", b""))
+                if received > limit:
+                    await problem(413, f"the request body may have at most {limit} bytes")(scope, receive, send)
+                    return
+                if message["type"] != "http.request" or not message.get("more_body", False):
+                    break
+            replay = iter(messages)
 
-        async def counted() -> Message:
-            nonlocal received
-            message = await receive()
-            received += len(message.get("body", b""))
-            if received > limit:
-                raise _TooLarge
-            return message
+            async def buffered() -> Message:
+                return next(replay, None) or await receive()
 
-        async def sending(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, counted, sending)
-        except _TooLarge:
-            if not started:
-                await problem(413, f"the request body may have at most {limit} bytes")(scope, receive, send)
+            await self.app(scope, buffered, send)
+            return
+        await self.app(scope, receive, send)
 
 
 Next = Callable[[Request], Awaitable[Response]]
