@@ -60,13 +60,14 @@ def dialogue(
         return
     how = f"LLM command generator on {commands_model}" if commands_model else "rules, no model"
     table = Table(title=f"bench dialogue ({seeds} seeds, understanding: {how})")
-    columns = ["pack", "scenarios", "pass^1", f"pass^{seeds}", "turns", "asked again", "routed", "und. p50 ms",
-               "und. p95 ms", "turn p50 ms"]  # fmt: skip
+    columns = ["pack", "scenarios", "pass^1", *([f"pass^{seeds}"] if seeds > 1 else []), "turns", "asked again",
+               "routed", "und. p50 ms", "und. p95 ms", "turn p50 ms"]  # fmt: skip
     for column in columns:
         table.add_column(column, justify="left" if column == "pack" else "right")
     for row in report:
         table.add_row(
-            row["pack"], str(row["scenarios"]), f"{row['pass^1']:.3f}", f"{row[f'pass^{seeds}']:.3f}",
+            row["pack"], str(row["scenarios"]), f"{row['pass^1']:.3f}",
+            *([f"{row[f'pass^{seeds}']:.3f}"] if seeds > 1 else []),
             str(row["user_turns_per_scenario"]), str(row["facts_asked_again_per_scenario"]),
             f"{row['opening_routed_right']:.1%}" if row["opening_routed_right"] is not None else "-",
             str(row["understanding_ms_p50"]), str(row["understanding_ms_p95"]), str(row["turn_ms_p50"]),
