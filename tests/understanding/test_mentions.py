@@ -135,3 +135,9 @@ def test_segments_and_order_references() -> None:
     assert "google" not in mentions.segment(text, "Mechanical Keyboard", ["Smart Thermostat"]).lower()
     rest, reference = mentions.order_reference("return the lamp from the order with the laptop and the lamp, please")
     assert "laptop" in reference and "laptop" not in rest
+
+
+def test_the_cheaper_and_the_most_expensive_one() -> None:
+    new = SlotDef("new_item_id", "choice", options_from="variants")
+    assert choose(new, "the cheaper one", KEYBOARDS) == "c1"
+    assert choose(new, "give me the most expensive one", KEYBOARDS) == "c3"

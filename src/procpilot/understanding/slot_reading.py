@@ -105,6 +105,9 @@ def choose(
         newest = options[0] if slot.newest == "first" else options[-1]
         if not slot.multiple and re.search(r"\b(order|one|purchase)\b", lowered):
             return newest.value
+    by_price = _by_price(lowered, options) if asked or slot.options_from else None
+    if by_price is not None and not slot.multiple:
+        return by_price.value
     phrase = by_phrase(text, options)
     if phrase is not None:
         return [phrase.value] if slot.multiple else phrase.value
@@ -155,6 +158,29 @@ def choose(
         if fuzzy:
             return fuzzy if slot.multiple else fuzzy[0]
     return None
+
+
+_PRICE = re.compile(r"\$\s?([\d,]+(?:\.\d+)?)")
+_CHEAP = re.compile(r"\b(cheaper|cheapest|least expensive|lowest price|less expensive)\b")
+_DEAR = re.compile(r"\b(more expensive|most expensive|priciest|pricier|highest price)\b")
+
+
+def _by_price(lowered: str, options: tuple[Option, ...]) -> Option | None:
+    """ "The cheaper one" / "the most expensive one": by the prices the labels show."""
+    wants = "low" if _CHEAP.search(lowered) else "high" if _DEAR.search(lowered) else None
+    if wants is None:
+        return None
+    priced = []
+    for option in options:
+        found = _PRICE.findall(option.label)
+        if found:
+            priced.append((float(found[-1].replace(",", "")), option))
+    if len(priced) < 2:
+        return None
+    priced.sort(key=lambda pair: pair[0])
+    best = priced[0] if wants == "low" else priced[-1]
+    ties = [o for p, o in priced if p == best[0]]
+    return best[1] if len(ties) == 1 else None
 
 
 def _variants(options: tuple[Option, ...]) -> bool:
