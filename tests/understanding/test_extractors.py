@@ -122,3 +122,8 @@ def test_names_as_people_give_them(text: str) -> None:
 def test_yes_and_no_after_an_interjection() -> None:
     assert extractors.yes_no("sorry, no other item, that's all") is False
     assert extractors.yes_no("well, yes") is True
+
+
+def test_words_that_are_no_names_are_not_taken_for_one() -> None:
+    assert extractors.name("It's in my pending order #W4776164, not shipped yet") is None
+    assert extractors.name("I'm not sure, I'm happy with it") is None

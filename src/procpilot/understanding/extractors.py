@@ -294,7 +294,11 @@ def choices(text: str, options: tuple[Option, ...], *, multiple: bool = False) -
     return found if multiple else found[:1]
 
 
-_NOT_NAME_WORDS = "a an the here back looking trying writing calling not so very sure just also glad happy sorry fine"
+_NOT_NAME_WORDS = (
+    "a an the here back looking trying writing calling not so very sure just also glad happy sorry fine "
+    "in on at my your our his her their for to of it its is was are be no yes about from with into "
+    "going having getting still really quite that this there what which"
+)
 _NOT_NAMES = frozenset(_NOT_NAME_WORDS.split())
 # Two words before a zip code that are no name ("hi there, zip 12345", "my address in 12345").
 _NOT_BARE_WORDS = "hi hello hey there thanks thank you my the an a is it this that order ship to live code zip at in"
@@ -314,7 +318,7 @@ def name(text: str) -> tuple[str, str] | None:
     or "Ann Lee, zip code 12345"."""
     for match in _INTRO.finditer(text):
         first, last = match.group(1), match.group(2)
-        if first.lower() in _NOT_NAMES or last.lower() in ("and", "from", "with", "in", "zip", "at"):
+        if first.lower() in _NOT_NAMES or last.lower() in _NOT_NAMES | {"and", "zip"}:
             continue
         return first.capitalize(), last.capitalize()
     bare = _BARE.search(text)
