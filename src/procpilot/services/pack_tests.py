@@ -225,6 +225,10 @@ def run_pack_tests(
             if understanding == "classifier":
                 intent_models.train(load_pack(pack_dir).pack, container.encoder.get(), root)
             runtime = container.catalog.add(pack_dir)
+            # The pack's documents are ingested here, before any conversation, as `procpilot setup`
+            # does: not inside a test's first question, where a busy machine runs past the search
+            # tool's time-out.
+            container.knowledge.sync_pack(runtime.loaded.pack)
             template = None
             if runtime.loaded.pack.database_seed:
                 template = root / "template.sqlite"
