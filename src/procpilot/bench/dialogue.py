@@ -161,12 +161,16 @@ def _rows(path: Path, tables: list[str]) -> dict[str, list[tuple[Any, ...]]]:
         connection.close()
 
 
-def _business(container: Container, tenant: str, pack_id: str, template: Path) -> Path:
+def _business(
+    container: Container, tenant: str, pack_id: str, template: Path, uses: dict[str, Any] | None
+) -> Path:
     path = container.workspace.path(tenant, pack_id)
     path.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy(template, path)
     with container.database.transaction() as c:
         AccountRepository(c).ensure_tenant(tenant)
+    if uses is not None:
+        container.settings.tenant_models[tenant] = uses  # the model registry reads these per call
     return path
 
 
@@ -202,6 +206,7 @@ def bench_retail(
     seeds: int,
     progress: Callable[[Run], None] | None,
     limit: int | None = None,
+    uses: dict[str, Any] | None = None,
 ) -> PackFigures:
     runtime, template = _prepare(container, pack_dir)
     root = container.settings.data_dir
@@ -215,7 +220,7 @@ def bench_retail(
         want = _rows(expected, tables)
         for seed in range(seeds):
             tenant = f"r{scenario.id}s{seed}"
-            business = _business(container, tenant, runtime.id, template)
+            business = _business(container, tenant, runtime.id, template, uses)
             customer = ShopCustomer(scenario, Voice(seed * 1000 + int(scenario.id)))
             run, events = _talk(container, tenant, runtime.id, customer, {})
             run.scenario, run.seed = scenario.id, seed
@@ -253,6 +258,7 @@ def bench_workplace(
     seeds: int,
     progress: Callable[[Run], None] | None,
     limit: int | None = None,
+    uses: dict[str, Any] | None = None,
 ) -> PackFigures:
     runtime, template = _prepare(container, pack_dir)
     runs = []
@@ -261,7 +267,7 @@ def bench_workplace(
             # Each conversation its own copy: the employee settles what their words mean.
             scenario = dataclasses.replace(loaded, facts=dict(loaded.facts), approvals=[])
             tenant = f"w{scenario.id}s{seed}"  # "ww1s0": scenario ids start with w
-            business = _business(container, tenant, runtime.id, template)
+            business = _business(container, tenant, runtime.id, template, uses)
             employee = WorkplaceEmployee(scenario, Voice(seed * 1000 + scenario.number), today=scenario.today)
             user = {"id": scenario.employee, "roles": ["employee"]}
             run, events = _talk(container, tenant, runtime.id, employee, user)
@@ -308,25 +314,16 @@ def run_dialogue_bench(
     with tempfile.TemporaryDirectory(prefix="procpilot-bench-dialogue-") as tmp:
         root = Path(tmp)
         settings = Settings(data_dir=root, packs_dir=root / "none", database_url="")
-        if commands_model:
-            # Every tenant the benchmark makes has the command model serve its understanding.
-            names = [f"r{i}s{s}" for i in range(200) for s in range(seeds)]
-            names += [f"ww{i}s{s}" for i in range(1, 200) for s in range(seeds)]
-            uses = {"commands": {"model": commands_model, "temperature": 0.0}}
-            settings = Settings(
-                data_dir=root,
-                packs_dir=root / "none",
-                database_url="",
-                tenant_models={name: uses for name in names},
-            )
         container = build(settings, load_packs=False)
+        # With a command model, each tenant the benchmark makes has it serve its understanding.
+        uses = {"commands": {"model": commands_model, "temperature": 0.0}} if commands_model else None
         try:
             if "retail" in packs:
-                figures.append(bench_retail(container, packs_dir / "retail", tasks, seeds, progress, limit))
+                figures.append(bench_retail(container, packs_dir / "retail", tasks, seeds, progress, limit, uses))
             if "workplace" in packs:
                 scenarios = packs_dir / "workplace" / "bench" / "scenarios.yaml"
                 figures.append(
-                    bench_workplace(container, packs_dir / "workplace", scenarios, seeds, progress, limit)
+                    bench_workplace(container, packs_dir / "workplace", scenarios, seeds, progress, limit, uses)
                 )
         finally:
             container.close()

@@ -27,3 +27,4 @@ class Expectation:
     slot_options: dict[str, tuple[Option, ...]] = field(default_factory=dict)
     active_flows: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()  # what the person said for their current request, oldest first
+    labels: dict[str, str] = field(default_factory=dict)  # filled choices' labels (several: " | ")

@@ -81,7 +81,7 @@ class DialogueEngine:
                 continue
             turn.state.notes = [str(queued.get("note") or "")]
             turn.emit("flow.dequeued", flow=flow.id)
-            turn.utter(f"Now your other request: {flow.title}.")
+            turn.utter(turn.response("next_request", flow=flow.title))
             processor.apply(turn, StartFlow(flow.id))
             executor.advance(turn)
         return Turn(turn.state, turn.events, turn.effect)
@@ -339,6 +339,7 @@ class DialogueEngine:
             "slot_options": slot_options,
             "active_flows": active,
             "notes": tuple(state.notes),
+            "labels": turn.choice_labels(user_frame),
         }
         if user_frame.status == WAITING_INPUT:
             step = flow.step(user_frame.step_id)

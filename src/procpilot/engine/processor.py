@@ -102,10 +102,9 @@ def _which_option(turn: TurnContext, slot_name: str, candidates: tuple[Any, ...]
     if len(options) < 2:
         _not_understood(turn, f"clarification of {slot_name} without candidates")
         return
-    labels = [o.label for o in options]
     turn.emit("slot.ambiguous", flow=frame.flow_id, slot=slot_name, candidates=[o.value for o in options])
     turn.utter(
-        "Which one do you mean: " + ", ".join(labels[:-1]) + " or " + labels[-1] + "?",
+        turn.response("which_option", labels=[o.label for o in options]),
         frame,
         [{"title": o.label, "payload": str(o.value)} for o in options],
     )

@@ -25,6 +25,8 @@ DEFAULT_RESPONSES = {
     "approval_changes_requested": "Your request ({{ flow }}) needs changes: {{ comment }}",
     "approval_timeout": "Your request ({{ flow }}) expired without a decision.",
     "tool_retry_later": "The system for {{ flow }} is not answering. I'll try again in {{ delay }} and tell you here how it went.",
+    "next_request": "Now your other request: {{ flow }}.",
+    "which_option": "Which one do you mean: {{ labels[:-1] | join(', ') }} or {{ labels[-1] }}?",
 }
 
 
@@ -138,13 +140,7 @@ class TurnContext:
         if recalled.get(slot.name) == mark:
             return None
         recalled[slot.name] = mark
-        flow = self.flow(frame)
-        labels = {
-            name: next((o.label for o in self.options(frame, other) if o.value == frame.slots[name]), "")
-            for name, other in flow.slots.items()
-            if other.is_choice and frame.slots.get(name) is not None and not other.multiple
-        }
-        value = self.recall(slot, options, tuple(self.state.notes), labels)
+        value = self.recall(slot, options, tuple(self.state.notes), self.choice_labels(frame))
         if value is None:
             return None
         canonical, problem = self.check_value(frame, slot, value)
@@ -221,6 +217,20 @@ class TurnContext:
                 value, label = item, str(item)
             out.append(Option(value, label))
         return tuple(out)
+
+    def choice_labels(self, frame: Frame) -> dict[str, str]:
+        """The labels of the frame's filled choices, several of one slot joined by `` | ``: what
+        understanding reads "the new option of the keyboard" against."""
+        out = {}
+        for name, slot in self.flow(frame).slots.items():
+            value = frame.slots.get(name)
+            if not slot.is_choice or value is None:
+                continue
+            values = value if isinstance(value, list) else [value]
+            labels = [o.label for o in self.options(frame, slot) if o.value in values]
+            if labels:
+                out[name] = " | ".join(labels)
+        return out
 
     def check_value(self, frame: Frame, slot: SlotDef, value: Any) -> tuple[Any, str | None]:
         """Coerce and validate ``value`` for ``slot``: (canonical, None) or (None, why not)."""

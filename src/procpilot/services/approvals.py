@@ -118,8 +118,6 @@ class ApprovalService:
             conversation_id,
             ApprovalDecision(approval_id, outcome, comment, by, text=text),
         )
-        if self.processes is not None:
-            self.processes.approval_decided(tenant, approval_id, outcome, by)
         return reply
 
     def _resume(
@@ -132,6 +130,9 @@ class ApprovalService:
         )
         with self.database.transaction() as c:
             ProcessRepository(c, tenant).mark_resumed(approval_id)
+        if self.processes is not None and decision.outcome != TIMEOUT:
+            # The process watching the deadline stops; an expiry is that process's own doing.
+            self.processes.approval_decided(tenant, approval_id, decision.outcome, decision.by or "system")
         return reply
 
     def resume_decided(self, older_than_seconds: float) -> int:
@@ -160,10 +161,6 @@ class ApprovalService:
             log.info(
                 "approval.resumed_after_crash", tenant=tenant, approval=approval_id, outcome=task["status"]
             )
-            if self.processes is not None and task["status"] != TIMEOUT:
-                self.processes.approval_decided(
-                    tenant, approval_id, task["status"], task["decided_by"] or "system"
-                )
         return resumed
 
     def expire(self, *, tenant: str, approval_id: str) -> Reply | None:

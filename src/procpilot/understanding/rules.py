@@ -80,18 +80,6 @@ _REQUEST_SPLIT = re.compile(
 )
 
 
-def _labels(expectation: Expectation) -> dict[str, str]:
-    """The labels of the frame's filled choices (several joined by `` | ``)."""
-    out = {}
-    for name, value in expectation.filled.items():
-        options = expectation.slot_options.get(name, ())
-        if value is None or not options:
-            continue
-        values = value if isinstance(value, list) else [value]
-        out[name] = " | ".join(o.label for o in options if o.value in values)
-    return out
-
-
 class RuleUnderstanding:
     """Understanding from the pack alone. ``now`` is injectable so relative dates are testable."""
 
@@ -183,7 +171,7 @@ class RuleUnderstanding:
     def _extract(self, slot: SlotDef, text: str, expectation: Expectation, *, asked: bool = True) -> Any:
         options = expectation.slot_options.get(slot.name, slot.options)
         return slot_reading.read(
-            slot, text, options, _labels(expectation), now=self._now(), timezone=self.timezone, asked=asked
+            slot, text, options, expectation.labels, now=self._now(), timezone=self.timezone, asked=asked
         )
 
     def recall(
@@ -240,7 +228,7 @@ class RuleUnderstanding:
                 if changed:
                     found.append(CorrectSlot(name, changed))
                 continue
-            said = slot_reading.with_earlier_words(text, options, _labels(expectation), expectation.notes)
+            said = slot_reading.with_earlier_words(text, options, expectation.labels, expectation.notes)
             # A bare number in "no, it should start on 9 December" is no count of days: a number
             # corrects a count only when said with its unit ("make it 4 days").
             unasked = slot.type in ("integer", "number")
@@ -281,9 +269,9 @@ class RuleUnderstanding:
             sure = getattr(self.intents, "digression", DIGRESSION)
             if match is None and not close:
                 return found, near
-            strong = found is not None and found.keyword and found.score >= STRONG
-            if strong and (match is None or (match.flow != found.flow and match.score < sure)):  # type: ignore[union-attr]
-                return found, []
+            strong = found if found is not None and found.keyword and found.score >= STRONG else None
+            if strong is not None and (match is None or (match.flow != strong.flow and match.score < sure)):
+                return strong, []
         return match, close
 
     def _requests(self, text: str) -> list[tuple[str, str]]:
