@@ -10,8 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from procpilot.api.app import create_app
-from procpilot.services.container import Container, build
-from procpilot.services.settings import Settings
+from procpilot.services.platform.container import Container, build
+from procpilot.services.platform.settings import Settings
 from tests.conftest import MINI
 
 PASSWORD = "correct horse battery"

@@ -383,7 +383,9 @@ def test_a_bad_last_event_id_is_refused_like_a_bad_after(env: Env) -> None:
             assert response.headers["content-type"] == "application/problem+json"
     fine = emma.get(f"/api/conversations/{cid}/stream?wait=0", headers={"Last-Event-ID": "1"})
     assert fine.status_code == 200
-    assert [d["text"] for k, d in sse_events(fine.text) if k == "message"] == ["Who should receive the money?"]
+    assert [d["text"] for k, d in sse_events(fine.text) if k == "message"] == [
+        "Who should receive the money?"
+    ]
 
 
 def test_ids_that_name_folders_cannot_step_out_of_them(env: Env) -> None:
@@ -399,7 +401,9 @@ def test_ids_that_name_folders_cannot_step_out_of_them(env: Env) -> None:
         assert refused.headers["content-type"] == "application/problem+json"
     names = {t["id"] for t in client.get("/api/tenants", headers=operator).json()}
     assert not names & {".", "..", "..x", "-x"}
-    user = client.post("/api/users", json={"username": "..", "password": "0123456789ab"}, headers=env.key(roles=("admin",)))
+    user = client.post(
+        "/api/users", json={"username": "..", "password": "0123456789ab"}, headers=env.key(roles=("admin",))
+    )
     assert user.status_code in (400, 422)
     # The one place that turns ids into a business database's path refuses them too.
     with pytest.raises(UserError):
@@ -452,7 +456,9 @@ def test_a_chunked_body_over_the_limit_is_413_with_or_without_an_idempotency_key
 
     for extra in ({}, {"Idempotency-Key": "chunked-1"}):
         response = env.client.post(
-            "/api/conversations", content=chunks(), headers={**me, **extra, "Content-Type": "application/json"}
+            "/api/conversations",
+            content=chunks(),
+            headers={**me, **extra, "Content-Type": "application/json"},
         )
         assert response.status_code == 413, (extra, response.status_code, response.text[:200])
         assert response.headers["content-type"] == "application/problem+json"

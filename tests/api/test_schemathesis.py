@@ -9,7 +9,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 
-from procpilot.services.container import Container
+from procpilot.services.platform.container import Container
 from tests.api.conftest import Env, make_env
 
 

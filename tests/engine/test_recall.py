@@ -11,7 +11,9 @@ from procpilot.domain.state import DialogueState
 from procpilot.engine import ApprovalRequest, DialogueEngine, ToolCall, ToolResult
 
 
-def days_said(slot: SlotDef, options: tuple[Option, ...], notes: Sequence[str], labels: Mapping[str, str]) -> Any:
+def days_said(
+    slot: SlotDef, options: tuple[Option, ...], notes: Sequence[str], labels: Mapping[str, str]
+) -> Any:
     """A scripted recall: "three" in any note is 3 days."""
     if slot.name == "days" and any("three" in n for n in notes):
         return 3

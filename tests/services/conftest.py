@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from procpilot.services.container import Container, build
-from procpilot.services.settings import Settings
+from procpilot.services.platform.container import Container, build
+from procpilot.services.platform.settings import Settings
 from tests.conftest import MINI, PG_ADMIN_URL
 
 

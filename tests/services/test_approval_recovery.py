@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from procpilot.services.container import Container
+from procpilot.services.platform.container import Container
 from procpilot.storage.processes import ProcessRepository
 from tests.services.test_processes import environment, kill, observer, said, until, write_pack
 
@@ -16,7 +16,9 @@ def test_a_decision_whose_process_died_before_resuming_is_resumed_once(container
         tenant="default", pack_id="mini", conversation_id=None, text="I need some days off", user_id="u1"
     )
     cid = asked.conversation_id
-    container.conversations.handle(tenant="default", pack_id="mini", conversation_id=cid, text="3", user_id="u1")
+    container.conversations.handle(
+        tenant="default", pack_id="mini", conversation_id=cid, text="3", user_id="u1"
+    )
     [task] = container.approvals.pending("default")
     # The decision's own transaction commits; the process is killed before the flow resumes.
     with container.database.transaction() as c:
@@ -51,8 +53,8 @@ DECIDER = """
 import os
 import sys
 from concurrent.futures import ThreadPoolExecutor
-from procpilot.services.container import build
-from procpilot.services.settings import Settings
+from procpilot.services.platform.container import build
+from procpilot.services.platform.settings import Settings
 
 container = build(Settings())
 

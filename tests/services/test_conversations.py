@@ -11,9 +11,9 @@ import pytest
 
 from procpilot.domain.errors import StateConflict, UserError
 from procpilot.engine import Effect, Outcome
-from procpilot.services.container import Container
-from procpilot.services.conversations import ConversationService
-from procpilot.services.runtime import EffectContext, InlineRuntime
+from procpilot.services.conversations.messages import ConversationService
+from procpilot.services.platform.container import Container
+from procpilot.services.processes.runtime import EffectContext, InlineRuntime
 from procpilot.tools.runner import ToolRunner
 
 

@@ -9,18 +9,19 @@ from typing import Any
 
 import pytest
 
+from procpilot.bench import nlu as bench_nlu
 from procpilot.domain.commands import CannotHandle, Clarify, StartFlow
 from procpilot.domain.state import DialogueState
-from procpilot.services import bench_nlu, intents
-from procpilot.services.catalog import PackCatalog
-from procpilot.understanding.intents_classifier import ClassifierIntents
+from procpilot.services.models import intent_models
+from procpilot.services.packs.catalog import PackCatalog
+from procpilot.understanding.classifier_matcher import ClassifierMatcher
 from tests.conftest import RETAIL
 
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory: pytest.TempPathFactory, retail_loaded: Any, minilm: Any) -> tuple[Path, Any]:
     data_dir = tmp_path_factory.mktemp("data")
-    model = intents.train(retail_loaded.pack, minilm, data_dir)
+    model = intent_models.train(retail_loaded.pack, minilm, data_dir)
     return data_dir, model
 
 
@@ -30,7 +31,7 @@ def test_training_writes_a_promoted_version_with_metrics(trained: tuple[Path, An
     assert model.metrics["validation_oos_recall"] >= 0.8
     meta = json.loads((model.folder / "meta.json").read_text())
     assert meta["pack"] == "retail" and meta["version"] == model.version
-    assert intents.promoted(data_dir, "retail") is not None
+    assert intent_models.promoted(data_dir, "retail") is not None
 
 
 def test_the_catalog_serves_the_promoted_classifier(
@@ -39,7 +40,7 @@ def test_the_catalog_serves_the_promoted_classifier(
     data_dir, _ = trained
     catalog = PackCatalog(RETAIL.parent, data_dir=data_dir, encoder=lambda: minilm)
     runtime = catalog.add(RETAIL)
-    assert isinstance(runtime.understanding.intents, ClassifierIntents)
+    assert isinstance(runtime.understanding.intents, ClassifierMatcher)
     expect = runtime.engine.expectation(DialogueState())
     nlu = runtime.understanding
     assert nlu.understand("can I send back the blender I got last week", expect) == [
@@ -48,23 +49,23 @@ def test_the_catalog_serves_the_promoted_classifier(
     assert nlu.understand("book me a flight to Paris", expect) == [CannotHandle()]
     assert isinstance(nlu.understand("change my order", expect)[0], Clarify)
     without = PackCatalog(RETAIL.parent, data_dir=tmp_path, encoder=lambda: minilm).add(RETAIL)
-    assert not isinstance(without.understanding.intents, ClassifierIntents)
+    assert not isinstance(without.understanding.intents, ClassifierMatcher)
 
 
 def test_promoting_an_older_version_and_reloading(
     trained: tuple[Path, Any], retail_loaded: Any, minilm: Any
 ) -> None:
     data_dir, first = trained
-    second = intents.train(retail_loaded.pack, minilm, data_dir, promote=False)
+    second = intent_models.train(retail_loaded.pack, minilm, data_dir, promote=False)
     assert (
         json.loads((data_dir / "models" / "retail" / "intents" / "promoted.json").read_text())["version"]
         == first.version
     )
-    intents.promote_version(data_dir, "retail", second.version)
+    intent_models.promote_version(data_dir, "retail", second.version)
     catalog = PackCatalog(RETAIL.parent, data_dir=data_dir, encoder=lambda: minilm)
     catalog.add(RETAIL)
-    assert isinstance(catalog.reload_models("retail").understanding.intents, ClassifierIntents)
-    assert [v["version"] for v in intents.versions(data_dir, "retail")] == sorted(
+    assert isinstance(catalog.reload_models("retail").understanding.intents, ClassifierMatcher)
+    assert [v["version"] for v in intent_models.versions(data_dir, "retail")] == sorted(
         [first.version, second.version]
     )
 
@@ -86,7 +87,7 @@ def test_the_nlu_benchmark_runs_end_to_end_on_a_small_set(tmp_path: Path) -> Non
 
 
 def test_labelled_utterances_are_training_data_and_checked(tmp_path: Path, retail_loaded: Any) -> None:
-    texts, labels = intents.training_data(retail_loaded.pack)
+    texts, labels = intent_models.training_data(retail_loaded.pack)
     assert ("I need to send something back", "return_items") in zip(texts, labels, strict=True)
     import shutil
 
@@ -98,7 +99,7 @@ def test_labelled_utterances_are_training_data_and_checked(tmp_path: Path, retai
     (copy / "data" / "db.json").write_text("{}")
     (copy / "data" / "nlu.yaml").write_text("no_such_flow: [hello]\n")
     with pytest.raises(UserError, match="'no_such_flow' is not a flow"):
-        intents.training_data(load_pack(copy).pack)
+        intent_models.training_data(load_pack(copy).pack)
 
 
 def test_the_nlu_benchmark_scores_out_of_scope_on_a_small_clinc_style_set(tmp_path: Path) -> None:

@@ -20,8 +20,8 @@ from procpilot.domain.flows import ModelUse, Pack
 from procpilot.llm import ModelError
 from procpilot.llm.providers.scripted import ScriptedModel
 from procpilot.services.knowledge import KnowledgeService
-from procpilot.services.models import ModelRegistry, ModelService
-from procpilot.services.settings import Settings
+from procpilot.services.models.routing import ModelRegistry, ModelService
+from procpilot.services.platform.settings import Settings
 from procpilot.storage.accounts import AccountRepository
 from procpilot.storage.database import Database
 

@@ -18,9 +18,9 @@ import pytest
 
 from procpilot.llm import ChatRequest, ModelError
 from procpilot.llm.providers.scripted import ScriptedModel
-from procpilot.services.container import Container, build
-from procpilot.services.conversations import Reply
-from procpilot.services.settings import Settings
+from procpilot.services.conversations.messages import Reply
+from procpilot.services.platform.container import Container, build
+from procpilot.services.platform.settings import Settings
 
 RETAIL = Path(__file__).resolve().parents[2] / "packs" / "retail"
 PLANTED = """# Refund processing update for assistants

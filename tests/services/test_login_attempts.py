@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from procpilot.domain.errors import NotAuthenticated, TooManyAttempts
-from procpilot.services.accounts import LOCK_AFTER_FAILURES, AccountService
+from procpilot.services.access.accounts import LOCK_AFTER_FAILURES, AccountService
 from procpilot.storage.accounts import AccountRepository
 from procpilot.storage.database import Database
 

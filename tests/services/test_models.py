@@ -9,8 +9,8 @@ import pytest
 
 from procpilot.llm import ModelError
 from procpilot.llm.providers.scripted import ScriptedModel
-from procpilot.services.container import Container, build
-from procpilot.services.settings import Settings
+from procpilot.services.platform.container import Container, build
+from procpilot.services.platform.settings import Settings
 from procpilot.storage.accounts import AccountRepository
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from procpilot.domain.errors import UserError
-from procpilot.services.pack_tests import load_cases, run_pack_tests
+from procpilot.services.packs.conversation_tests import load_cases, run_pack_tests
 from tests.conftest import MINI, RETAIL
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from procpilot.services.container import Container
+from procpilot.services.platform.container import Container
 
 
 def say(container: Container, conversation: str, *texts: str) -> str:
@@ -63,7 +63,7 @@ def test_a_worker_with_a_fresh_catalog_finds_the_version_in_the_database(
     flows = packs_dir / "mini" / "flows" / "others.yaml"
     flows.write_text(flows.read_text().replace("Enjoy your {{ slots.days }} days off.", "Have fun."))
     # Another process (a worker started after the change) has never loaded version 1.
-    from procpilot.services.container import build
+    from procpilot.services.platform.container import build
 
     other = build(container.settings)
     try:

@@ -22,8 +22,8 @@ from typing import Any
 import pytest
 
 from procpilot.domain.errors import StateConflict
-from procpilot.services.container import Container, build
-from procpilot.services.settings import Settings
+from procpilot.services.platform.container import Container, build
+from procpilot.services.platform.settings import Settings
 from tests.conftest import ROOT
 
 PACK = """id: office
@@ -204,9 +204,9 @@ def test_two_concurrent_decisions_one_wins_the_other_gets_a_conflict(
 REQUESTER = """
 import sys, time
 from pathlib import Path
-from procpilot.services.container import build
-from procpilot.services.settings import Settings
-from procpilot.services.workers import Worker
+from procpilot.services.platform.container import build
+from procpilot.services.platform.settings import Settings
+from procpilot.services.processes.workers import Worker
 
 container = build(Settings())
 worker = Worker(container, sys.argv[1])
@@ -314,8 +314,8 @@ def test_a_killed_workers_deadline_is_taken_over_by_another_worker(tmp_path: Pat
 
 SENDER = """
 import sys
-from procpilot.services.container import build
-from procpilot.services.settings import Settings
+from procpilot.services.platform.container import build
+from procpilot.services.platform.settings import Settings
 
 container = build(Settings())
 for text in sys.argv[1:]:

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from procpilot.services.container import Container, build
-from procpilot.services.settings import Settings
+from procpilot.services.platform.container import Container, build
+from procpilot.services.platform.settings import Settings
 from procpilot.storage.conversations import ConversationRepository
 from procpilot.storage.tables import conversations
 from tests.services.test_processes import (

@@ -91,8 +91,14 @@ def test_names() -> None:
 
 def test_date_ranges_and_weekdays() -> None:
     now = dt.datetime(2026, 12, 1, 12)  # a Tuesday
-    assert extractors.date_range("Monday to Wednesday next week", now=now) == (dt.date(2026, 12, 7), dt.date(2026, 12, 9))
-    assert extractors.date_range("from 3 March to 7 March", now=now) == (dt.date(2027, 3, 3), dt.date(2027, 3, 7))
+    assert extractors.date_range("Monday to Wednesday next week", now=now) == (
+        dt.date(2026, 12, 7),
+        dt.date(2026, 12, 9),
+    )
+    assert extractors.date_range("from 3 March to 7 March", now=now) == (
+        dt.date(2027, 3, 3),
+        dt.date(2027, 3, 7),
+    )
     assert extractors.date("this Thursday", now=now) == "2026-12-03"
     assert extractors.date("Thursday next week", now=now) == "2026-12-10"
     assert extractors.date("last Friday", now=now) == "2026-11-27"

@@ -66,7 +66,10 @@ def test_yes_no_attributes_sizes_and_numbers() -> None:
     new = SlotDef("new_item_id", "choice")
     assert choose(new, "size 8, leather, not waterproof", BOOTS) == "b2"
     assert choose(new, "Make it a waterproof one in size 12, please.", BOOTS) == "b3"
-    bottles = (Option("a", "capacity: 500ml, color: black, $1"), Option("b", "capacity: 750ml, color: black, $2"))
+    bottles = (
+        Option("a", "capacity: 500ml, color: black, $1"),
+        Option("b", "capacity: 750ml, color: black, $2"),
+    )
     assert choose(new, "the 750ml one", bottles) == "b"  # 750ml is not a typo of 500ml
     sizes = (Option("s", "size: S, color: red, $1"), Option("m", "size: M, color: red, $1"))
     assert choose(new, "I'm happy with red", sizes) is None  # the m of "I'm" is no size
@@ -75,7 +78,10 @@ def test_yes_no_attributes_sizes_and_numbers() -> None:
 def test_the_variant_of_the_item_being_changed_is_read_from_its_part_of_the_message() -> None:
     new = SlotDef("new_item_id", "choice", ties="first")
     shirts = (Option("s1", "color: red, size: M, $1"), Option("s2", "color: blue, size: M, $1"))
-    labels = {"item_ids": "T-Shirt (blue, S), $1 | Running Shoes (red, 9), $2", "item_id": "T-Shirt (blue, S), $1"}
+    labels = {
+        "item_ids": "T-Shirt (blue, S), $1 | Running Shoes (red, 9), $2",
+        "item_id": "T-Shirt (blue, S), $1",
+    }
     text = "change the t-shirt to a blue one and the shoes to red"
     assert choose(new, text, shirts, labels) == "s2"
 
@@ -119,7 +125,9 @@ def test_changes_to_a_list_of_items(text: str, current: list[str], expected: lis
 def test_a_number_is_recalled_only_with_its_unit() -> None:
     days = SlotDef("days", "integer", description="number of working days")
     assert slot_reading.read(days, "I need 3 days off", (), {}, now=NOW, timezone="UTC", asked=False) == 3
-    assert slot_reading.read(days, "starting 9 December", (), {}, now=NOW, timezone="UTC", asked=False) is None
+    assert (
+        slot_reading.read(days, "starting 9 December", (), {}, now=NOW, timezone="UTC", asked=False) is None
+    )
 
 
 def test_free_text_said_in_passing() -> None:
@@ -133,7 +141,9 @@ def test_free_text_said_in_passing() -> None:
 def test_segments_and_order_references() -> None:
     text = "exchange the keyboard for a clicky one and the thermostat for Google Home"
     assert "google" not in mentions.segment(text, "Mechanical Keyboard", ["Smart Thermostat"]).lower()
-    rest, reference = mentions.order_reference("return the lamp from the order with the laptop and the lamp, please")
+    rest, reference = mentions.order_reference(
+        "return the lamp from the order with the laptop and the lamp, please"
+    )
     assert "laptop" in reference and "laptop" not in rest
 
 

@@ -13,9 +13,9 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from procpilot.api.app import create_app
-from procpilot.services.container import build
-from procpilot.services.demo import DEMO_PASSWORD, ensure_demo_accounts
-from procpilot.services.settings import Settings
+from procpilot.services.platform.container import build
+from procpilot.services.platform.demo import DEMO_PASSWORD, ensure_demo_accounts
+from procpilot.services.platform.settings import Settings
 from tests.conftest import ROOT
 from tests.llm.server import LoopbackServer
 

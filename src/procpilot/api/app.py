@@ -27,9 +27,9 @@ from procpilot.api import (
     sessions,
 )
 from procpilot.api import packs as pack_routes
-from procpilot.services.container import Container, build, default_worker_id
-from procpilot.services.settings import Settings
-from procpilot.services.workers import Worker
+from procpilot.services.platform.container import Container, build, default_worker_id
+from procpilot.services.platform.settings import Settings
+from procpilot.services.processes.workers import Worker
 from procpilot.web import STATIC
 
 

@@ -16,7 +16,7 @@ from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBea
 
 from procpilot.domain.access import Principal
 from procpilot.domain.errors import NotAuthenticated, PermissionDenied
-from procpilot.services.container import Container
+from procpilot.services.platform.container import Container
 
 COOKIE = "procpilot_session"
 CSRF_HEADER = "x-csrf-token"

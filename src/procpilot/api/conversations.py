@@ -14,7 +14,7 @@ from fastapi.responses import StreamingResponse
 from procpilot.api.auth import Caller, Services
 from procpilot.api.resume import resume_after
 from procpilot.api.schemas import MessageIn, NewConversationIn, ReplyOut
-from procpilot.services.conversations import Reply
+from procpilot.services.conversations.messages import Reply
 
 router = APIRouter(prefix="/api/conversations", tags=["conversations"])
 

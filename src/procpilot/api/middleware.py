@@ -13,7 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from procpilot.api.auth import identify
 from procpilot.api.problems import problem, status_of
 from procpilot.domain.errors import ProcpilotError
-from procpilot.services.idempotency import Stored, request_hash
+from procpilot.services.platform.idempotency import Stored, request_hash
 
 UPLOAD_LIMIT = 21 * 1024 * 1024  # document uploads: the knowledge service refuses above 20 MiB
 
@@ -45,7 +45,9 @@ class BodyLimit:
                 messages.append(message)
                 received += len(message.get("body", b""))
                 if received > limit:
-                    await problem(413, f"the request body may have at most {limit} bytes")(scope, receive, send)
+                    await problem(413, f"the request body may have at most {limit} bytes")(
+                        scope, receive, send
+                    )
                     return
                 if message["type"] != "http.request" or not message.get("more_body", False):
                     break

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 
 from procpilot.api.auth import Services
 from procpilot.domain.errors import NotAuthenticated
-from procpilot.services.metrics import CONTENT_TYPE
+from procpilot.services.platform.metrics import CONTENT_TYPE
 
 router = APIRouter(tags=["operations"])
 

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Response
 
 from procpilot.api.auth import Caller, Services
-from procpilot.services import packs
+from procpilot.services.packs import management as packs
 
 router = APIRouter(prefix="/api/packs", tags=["packs"])
 

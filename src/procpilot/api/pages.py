@@ -22,8 +22,8 @@ from procpilot.api.resume import resume_after
 from procpilot.api.sessions import set_cookie
 from procpilot.domain.access import Permission, Principal
 from procpilot.domain.errors import NotAuthenticated, TooManyAttempts
-from procpilot.services import packs as pack_service
-from procpilot.services.accounts import parse_roles
+from procpilot.services.access.accounts import parse_roles
+from procpilot.services.packs import management as pack_service
 from procpilot.web import TEMPLATES
 from procpilot.web.i18n import LANGUAGES, translator
 

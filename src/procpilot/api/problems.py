@@ -17,7 +17,7 @@ from procpilot.domain.errors import (
     TooManyAttempts,
     UserError,
 )
-from procpilot.services.idempotency import KeyReused
+from procpilot.services.platform.idempotency import KeyReused
 
 log = structlog.get_logger(__name__)
 

@@ -16,5 +16,7 @@ def resume_after(last_event_id: str | None, after: int) -> int:
     if last_event_id is None or last_event_id == "":
         return max(after, 0)
     if not _DIGITS.fullmatch(last_event_id) or int(last_event_id) > MAX_ID:
-        raise HTTPException(422, f"Last-Event-ID must be a message id (0 to {MAX_ID}), not {last_event_id[:40]!r}")
+        raise HTTPException(
+            422, f"Last-Event-ID must be a message id (0 to {MAX_ID}), not {last_event_id[:40]!r}"
+        )
     return int(last_event_id)

@@ -11,7 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 from procpilot.api.auth import COOKIE, Caller, Services
 from procpilot.api.schemas import LanguageIn, LoginIn
 from procpilot.domain.access import Principal
-from procpilot.services.accounts import Login
+from procpilot.services.access.accounts import Login
 
 router = APIRouter(prefix="/api", tags=["sessions"])
 

@@ -28,12 +28,13 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from procpilot.bench.people import Voice
+from procpilot.bench.report import Figures, percentile
 from procpilot.bench.shop_customer import ShopCustomer, load_scenarios
 from procpilot.bench.workplace_employee import WorkplaceEmployee, load_workplace_scenarios
 from procpilot.domain.errors import UserError
-from procpilot.services.catalog import PackRuntime, seed_database
-from procpilot.services.container import Container, build
-from procpilot.services.settings import Settings
+from procpilot.services.packs.catalog import PackRuntime, seed_database
+from procpilot.services.platform.container import Container, build
+from procpilot.services.platform.settings import Settings
 from procpilot.storage.accounts import AccountRepository
 from procpilot.tools.runner import ToolRunner
 
@@ -94,7 +95,9 @@ class PackFigures:
             f"pass^{self.seeds}": pass_k(self.seeds),
             "user_turns_per_scenario": round(statistics.mean(r.turns for r in self.runs), 2),
             "facts_asked_again_per_scenario": round(statistics.mean(r.asked_again for r in self.runs), 3),
-            "facts_asked_again_by_kind": dict(Counter(f for r in self.runs for f in r.repeated).most_common()),
+            "facts_asked_again_by_kind": dict(
+                Counter(f for r in self.runs for f in r.repeated).most_common()
+            ),
             "opening_routed_right": round(sum(routed) / len(routed), 3) if routed else None,
             "understanding_ms_p50": _percentile(understanding, 50),
             "understanding_ms_p95": _percentile(understanding, 95),
@@ -108,10 +111,7 @@ class PackFigures:
 
 
 def _percentile(values: list[float], q: int) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    return round(ordered[min(len(ordered) - 1, int(len(ordered) * q / 100))], 1)
+    return round(percentile(values, q / 100), 1) if values else None
 
 
 def _talk(
@@ -183,7 +183,11 @@ def _replay(runtime: PackRuntime, path: Path, writes: list[dict[str, Any]], user
         if action["name"] == "transfer_to_human_agents":
             continue  # writes nothing in the shop
         outcome = runner.call(
-            action["name"], args, tenant="expected", conversation_id="expected", user_id=user_id,
+            action["name"],
+            args,
+            tenant="expected",
+            conversation_id="expected",
+            user_id=user_id,
             idempotency_key=f"expected/{number}",
         )
         if not outcome.ok:
@@ -230,7 +234,9 @@ def bench_retail(
             run.passed = got == want
             if not run.passed:
                 run.why = _difference(got, want) or "database differs"
-            elif customer.handed_off and not any(w["name"] == "transfer_to_human_agents" for w in scenario.writes):
+            elif customer.handed_off and not any(
+                w["name"] == "transfer_to_human_agents" for w in scenario.writes
+            ):
                 run.passed, run.why = False, "handed off"
             runtime.runners.pop(tenant, None)
             business.unlink(missing_ok=True)
@@ -273,7 +279,11 @@ def bench_workplace(
             run, events = _talk(container, tenant, runtime.id, employee, user)
             run.scenario, run.seed = scenario.id, seed
             run.routed = _first_flow(events, set()) == scenario.flow
-            spent = [e["data"]["value"] for e in events if e["kind"] == "slot.set" and e["data"]["slot"] == "spent_on"]
+            spent = [
+                e["data"]["value"]
+                for e in events
+                if e["kind"] == "slot.set" and e["data"]["slot"] == "spent_on"
+            ]
             scenario.approvals = [
                 {**task, "spent_on": spent[-1] if spent else None}
                 for task in container.approvals.pending(tenant)
@@ -319,11 +329,15 @@ def run_dialogue_bench(
         uses = {"commands": {"model": commands_model, "temperature": 0.0}} if commands_model else None
         try:
             if "retail" in packs:
-                figures.append(bench_retail(container, packs_dir / "retail", tasks, seeds, progress, limit, uses))
+                figures.append(
+                    bench_retail(container, packs_dir / "retail", tasks, seeds, progress, limit, uses)
+                )
             if "workplace" in packs:
                 scenarios = packs_dir / "workplace" / "bench" / "scenarios.yaml"
                 figures.append(
-                    bench_workplace(container, packs_dir / "workplace", scenarios, seeds, progress, limit, uses)
+                    bench_workplace(
+                        container, packs_dir / "workplace", scenarios, seeds, progress, limit, uses
+                    )
                 )
         finally:
             container.close()
@@ -338,3 +352,33 @@ def run_dialogue_bench(
                 lines += [*run.transcript, ""]
             (keep_transcripts / f"{pack.pack}.md").write_text("\n".join(lines), encoding="utf-8")
     return figures
+
+
+def figures(report: list[dict[str, Any]], seeds: int, how: str) -> Figures:
+    """The table of ``[PackFigures.as_dict(), ...]``; ``how`` says what understood the messages."""
+    k = [f"pass^{seeds}"] if seeds > 1 else []
+    table = Figures(
+        f"bench dialogue ({seeds} seeds, understanding: {how})",
+        [
+            "pack",
+            "scenarios",
+            "pass^1",
+            *k,
+            "turns",
+            "asked again",
+            "routed",
+            "und. p50 ms",
+            "und. p95 ms",
+            "turn p50 ms",
+        ],
+    )
+    for row in report:
+        routed = row["opening_routed_right"]
+        table.add(
+            row["pack"], row["scenarios"], f"{row['pass^1']:.3f}", *[f"{row[c]:.3f}" for c in k],
+            row["user_turns_per_scenario"], row["facts_asked_again_per_scenario"],
+            f"{routed:.1%}" if routed is not None else "-",
+            row["understanding_ms_p50"], row["understanding_ms_p95"], row["turn_ms_p50"],
+        )  # fmt: skip
+    table.notes += [f"{row['pack']} {failure}" for row in report for failure in row["failed"]]
+    return table

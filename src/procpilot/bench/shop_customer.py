@@ -174,7 +174,9 @@ class ShopCustomer(Person):
 
     def _item_word(self, item: dict[str, Any], order: dict[str, Any] | None) -> str:
         name = str(item["name"])
-        twins = [i for i in (order or {}).get("items", []) if i["name"] == name and i["item_id"] != item["item_id"]]
+        twins = [
+            i for i in (order or {}).get("items", []) if i["name"] == name and i["item_id"] != item["item_id"]
+        ]
         if twins:
             # Two of the same product: say what tells this one apart ("the blue bluetooth speaker").
             own = [(k, v) for k, v in item["options"].items() if all(t["options"].get(k) != v for t in twins)]
@@ -259,7 +261,11 @@ class ShopCustomer(Person):
     def reason_text(self, reason: str) -> str:
         if reason == "ordered by mistake":
             return self.voice.pick(
-                ["I ordered it by mistake", "it was a mistake, I ordered it by accident", "ordered it by mistake"]
+                [
+                    "I ordered it by mistake",
+                    "it was a mistake, I ordered it by accident",
+                    "ordered it by mistake",
+                ]
             )
         return self.voice.pick(["I don't need it anymore", "I no longer need it", "it's no longer needed"])
 
@@ -341,7 +347,11 @@ class ShopCustomer(Person):
     def opening(self) -> str:
         request = self.request
         body = self.request_text(request, opening=True) if request else "what's the status of my order?"
-        if len(self.s.requests) > 1 and self.s.requests[1].flow != "pattern_human_handoff" and self.voice.chance(0.3):
+        if (
+            len(self.s.requests) > 1
+            and self.s.requests[1].flow != "pattern_human_handoff"
+            and self.voice.chance(0.3)
+        ):
             # Two requests at once, as people who have several things to sort out do.
             before = set(self.stated)
             second = self.request_text(self.s.requests[1], opening=True)
@@ -373,14 +383,17 @@ class ShopCustomer(Person):
             nxt = self.request
             if nxt is None:
                 self.done = True
-                return self.voice.pick(["Thanks, that's all.", "Great, thank you! That's everything.", "thanks, bye"])
+                return self.voice.pick(
+                    ["Thanks, that's all.", "Great, thank you! That's everything.", "thanks, bye"]
+                )
             if self.index <= self.ahead and "?" in last and not _DONE.search(last):
                 # Said up front, and the assistant is already on it: answer its question.
                 self.stated |= self.ahead_facts
                 request = nxt
             else:
                 return self.voice.typo(
-                    self.voice.pick(["Also, ", "One more thing: ", "And "]) + self.request_text(nxt, opening=False)
+                    self.voice.pick(["Also, ", "One more thing: ", "And "])
+                    + self.request_text(nxt, opening=False)
                 )
         if request is None:
             self.done = True
@@ -454,9 +467,7 @@ class ShopCustomer(Person):
                 index = i
                 break
         options = request.new_options[index] if index < len(request.new_options) else {}
-        return self.voice.typo(
-            self.voice.pick(["The one ", "I'd like it ", ""]) + self.change_text(options)
-        )
+        return self.voice.typo(self.voice.pick(["The one ", "I'd like it ", ""]) + self.change_text(options))
 
     def _summary(self, summary: str, request: Request) -> str:
         """Yes to a right summary; a no that says what is wrong with a wrong one."""
@@ -487,7 +498,9 @@ class ShopCustomer(Person):
                     continue
                 if re.search(rf"(?<!\w){re.escape(str(value).lower())}(?!\w)", line.split("->")[-1]) is None:
                     problems.append(
-                        f"the {item['name'].lower()} should be {value}" if len(request.items) > 1 else f"I wanted {value}"
+                        f"the {item['name'].lower()} should be {value}"
+                        if len(request.items) > 1
+                        else f"I wanted {value}"
                     )
         if request.method is not None and request.flow != "cancel_order":
             key = str(request.method.get("last_four") or request.method["source"].replace("_", " "))

@@ -26,7 +26,12 @@ MONTHS = [
 ]  # fmt: skip
 
 
-SYSTEM_NAMES = {"github": "GitHub", "salesforce": "Salesforce", "vpn": "VPN", "data warehouse": "Data warehouse"}
+SYSTEM_NAMES = {
+    "github": "GitHub",
+    "salesforce": "Salesforce",
+    "vpn": "VPN",
+    "data warehouse": "Data warehouse",
+}
 
 
 @dataclass
@@ -146,7 +151,9 @@ class WorkplaceEmployee(Person):
             self.stated.add("start")
             return f"starting {_day_month(leave_dates(f, self.today)[0])}"
         self.stated.add("start")
-        return ("from next " if f.get("next_week") or f.get("said_next") else "from ") + f["start"].capitalize()
+        return ("from next " if f.get("next_week") or f.get("said_next") else "from ") + f[
+            "start"
+        ].capitalize()
 
     def _spent(self) -> str:
         spent = str(self.s.facts["spent"])

@@ -7,7 +7,7 @@ DBOS is one instance per Python process: ``DBOSEngine.launch`` creates it, ``clo
 
 Recovery of another executor's processes uses only DBOS's public calls: the pending workflows of an
 executor are listed and resumed here (``recover``); deciding that an executor is dead is the
-worker lease's job (``procpilot.services.workers``).
+worker lease's job (``procpilot.services.processes.workers``).
 """
 
 from __future__ import annotations

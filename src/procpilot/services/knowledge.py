@@ -37,7 +37,7 @@ from procpilot.knowledge.documents import FORMATS
 from procpilot.knowledge.retrieval import fuse, query_terms
 from procpilot.llm import ChatRequest, ModelError
 from procpilot.packs.loader import load_pack
-from procpilot.services.models import ModelService
+from procpilot.services.models.routing import ModelService
 from procpilot.storage.accounts import AccountRepository
 from procpilot.storage.database import Database
 from procpilot.storage.knowledge import SHARED_TENANT, KnowledgeRepository

@@ -213,7 +213,7 @@ _WEEKDAY_PHRASE = re.compile(
 
 
 def _weekday(text: str, today: dt.date) -> dt.date | None:
-    """"this Thursday" is the one of this week, "Thursday next week" the one of next week, "last
+    """ "this Thursday" is the one of this week, "Thursday next week" the one of next week, "last
     Friday" the latest Friday before today; a bare or "next" "Monday" the coming one (people
     differ on "next Thursday"; the summary shows the date, and a person who meant the other one
     says so)."""
@@ -301,7 +301,9 @@ _NOT_NAME_WORDS = (
 )
 _NOT_NAMES = frozenset(_NOT_NAME_WORDS.split())
 # Two words before a zip code that are no name ("hi there, zip 12345", "my address in 12345").
-_NOT_BARE_WORDS = "hi hello hey there thanks thank you my the an a is it this that order ship to live code zip at in"
+_NOT_BARE_WORDS = (
+    "hi hello hey there thanks thank you my the an a is it this that order ship to live code zip at in"
+)
 _NOT_BARE = _NOT_NAMES | frozenset(_NOT_BARE_WORDS.split())
 _INTRO = re.compile(
     r"(?:my name is|my name's|i am|i'm|im|this is|it's|name:?)\s+([A-Za-z][A-Za-z'-]+)\s+([A-Za-z][A-Za-z'-]+)",

@@ -137,7 +137,9 @@ def mentions_of(text: str, head: str) -> list[str]:
 def distinguish(text: str, candidates: list[Option]) -> list[Option]:
     """Among options with the same name (two t-shirts), those whose attributes the text says most."""
     tokens = words(text)
-    scored = [(sum(_attribute_said(k, v, text, tokens) for k, v in attributes(o.label)), o) for o in candidates]
+    scored = [
+        (sum(_attribute_said(k, v, text, tokens) for k, v in attributes(o.label)), o) for o in candidates
+    ]
     best = max(score for score, _ in scored)
     return [o for score, o in scored if score == best]
 

@@ -26,7 +26,7 @@ from procpilot.domain.flows import Pack
 from procpilot.domain.slots import Option, SlotDef
 from procpilot.domain.steps import CallFlowStep
 from procpilot.understanding import extractors, languages, slot_reading
-from procpilot.understanding.intents import STRONG, THRESHOLD, IntentMatcher, Match, clauses, content
+from procpilot.understanding.example_matcher import STRONG, THRESHOLD, ExampleMatcher, Match, clauses, content
 
 DIGRESSION = 88.0  # how sure an intent must be to leave an open question for another flow
 
@@ -69,7 +69,6 @@ _BYE = re.compile(
 )
 
 
-
 # Where one request ends and another begins: a new sentence, "also", "and then", or "and" before
 # a verb that asks for something.
 _REQUEST_SPLIT = re.compile(
@@ -89,7 +88,7 @@ class RuleUnderstanding:
         self.pack = pack
         # Which flow a message asks for: the fuzzy example matcher, or a trained classifier.
         # The example matcher also answers for long, detailed messages a classifier cannot place.
-        self.matcher = IntentMatcher(pack.user_flows())
+        self.matcher = ExampleMatcher(pack.user_flows())
         self.intents: IntentSource = intents or self.matcher
         self.timezone = pack.settings.timezone
         self._now = now or (lambda: dt.datetime.now(dt.UTC))
@@ -285,7 +284,9 @@ class RuleUnderstanding:
                 continue
             # "Also, return the backpack too" may ask for the same flow again; a bare next clause
             # ("I no longer need it") only adds to the request before it.
-            again = index > 0 and bool(re.search(r"also|then|additionally|plus", pieces[index - 1] or "", re.I))
+            again = index > 0 and bool(
+                re.search(r"also|then|additionally|plus", pieces[index - 1] or "", re.I)
+            )
             # A clause that only says who one is ("My email is ...") asks for nothing.
             asks = len(content(" ".join(clauses(part)[:1])).split()) >= 2
             match, _close = self._route(part) if asks else (None, [])

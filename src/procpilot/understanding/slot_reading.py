@@ -25,7 +25,9 @@ _DATE_WORDS = re.compile(
     re.IGNORECASE,
 )
 _CURRENCY_WORDS = re.compile(r"[$€£]|\b(usd|eur|gbp|dollars?|euros?|pounds?)\b", re.IGNORECASE)
-_COMMON_WORDS = "the a an my of to for and or in on with from is it this that one ending card order item items"
+_COMMON_WORDS = (
+    "the a an my of to for and or in on with from is it this that one ending card order item items"
+)
 _COMMON = frozenset(_COMMON_WORDS.split())
 _ADDRESS = re.compile(
     r"\b\d{1,6}\s+[A-Za-z0-9 .'-]+?(?:,\s*[A-Za-z0-9 .#'-]+?)?,\s*[A-Za-z .'-]+,\s*[A-Z]{2}\s+\d{5}\b"
@@ -33,16 +35,22 @@ _ADDRESS = re.compile(
 _MERCHANT = re.compile(r"\bat\s+(?P<m>[A-Z][\w&'.-]*(?:\s+[A-Z][\w&'.-]*)*)")
 _BRACKETS = re.compile(r"\((?P<r>[^)]{4,80})\)")
 _TRAILING = re.compile(r",\s*(?P<r>(?:the |a |an |my )?[a-z][a-z ]{5,80}?)\s*[.!]?$")
-_BECAUSE = re.compile(r"\b(?:it'?s for|for|because|since|as)\s+(?P<r>(?:the |a |an |my )?[a-z].{3,80}?)\s*(?:[,.;!(]|$)")
+_BECAUSE = re.compile(
+    r"\b(?:it'?s for|for|because|since|as)\s+(?P<r>(?:the |a |an |my )?[a-z].{3,80}?)\s*(?:[,.;!(]|$)"
+)
 
 
 def _numbers_with_unit(text: str, slot: SlotDef) -> int | None:
     """A number said with a unit the slot's description uses: "3 days" for "number of working days"."""
-    units = [w for w in mentions.words(slot.description) if len(w) > 3 and w not in ("number", "many", "working")]
+    units = [
+        w for w in mentions.words(slot.description) if len(w) > 3 and w not in ("number", "many", "working")
+    ]
     for unit in units:
         singular = unit.rstrip("s")
         match = re.search(
-            rf"\b(\d+|{'|'.join(k for k in _WORD_NUMBERS)})\s+(?:working\s+|more\s+)?{singular}s?\b", text, re.IGNORECASE
+            rf"\b(\d+|{'|'.join(k for k in _WORD_NUMBERS)})\s+(?:working\s+|more\s+)?{singular}s?\b",
+            text,
+            re.IGNORECASE,
         )
         if match:
             token = match.group(1).lower()
@@ -99,7 +107,11 @@ def choose(
     by_value = [o.value for o in options if re.sub(r"[^a-z0-9]", "", str(o.value).lower()) in ids]
     if by_value:
         return by_value if slot.multiple else by_value[0]
-    if slot.multiple and asked and re.search(r"\b(all( of them| items| the items)?|everything|both( of them)?)\b", lowered):
+    if (
+        slot.multiple
+        and asked
+        and re.search(r"\b(all( of them| items| the items)?|everything|both( of them)?)\b", lowered)
+    ):
         return [o.value for o in options]
     if slot.newest and re.search(r"\b(most recent|latest|last|newest|recent)\b", lowered):
         newest = options[0] if slot.newest == "first" else options[-1]
@@ -129,7 +141,10 @@ def choose(
                     resolved = [option]
                 else:
                     # "the black toothbrush and the blue toothbrush": each mention on its own.
-                    picks = [mentions.distinguish(part, twins) for part in mentions.mentions_of(without_order, head)]
+                    picks = [
+                        mentions.distinguish(part, twins)
+                        for part in mentions.mentions_of(without_order, head)
+                    ]
                     resolved = [p[0] for p in picks if len(p) == 1]
                     if not resolved:
                         return Ambiguous(tuple(o.value for o in twins)) if asked else None
@@ -146,7 +161,11 @@ def choose(
         return None  # several different items named for one: ask
     if _variants(options):
         anchor = _anchor(labels)
-        part = mentions.segment(text, mentions.item_name(anchor), mentions.other_names(labels)) if anchor else text
+        part = (
+            mentions.segment(text, mentions.item_name(anchor), mentions.other_names(labels))
+            if anchor
+            else text
+        )
         found_variant = mentions.variant(part, options, ties_first=slot.ties == "first")
         if found_variant is not None:
             return [found_variant.value] if slot.multiple else found_variant.value
@@ -187,7 +206,9 @@ def _variants(options: tuple[Option, ...]) -> bool:
     return any(":" in o.label for o in options)
 
 
-def with_earlier_words(text: str, options: tuple[Option, ...], labels: Mapping[str, str], notes: Sequence[str]) -> str:
+def with_earlier_words(
+    text: str, options: tuple[Option, ...], labels: Mapping[str, str], notes: Sequence[str]
+) -> str:
     """A correction of a variant ("no, I wanted high") read together with what was said about the
     item before ("the helmet in size M"), so the options that still hold are kept."""
     anchor = _anchor(labels)

@@ -54,4 +54,6 @@ class Speller:
 
     def correct(self, text: str) -> str:
         """``text`` with unknown words that are one or two letters off a pack word corrected."""
-        return _TOKEN.sub(lambda m: self.correct_word(m.group(0)) if "'" not in m.group(0) else m.group(0), text)
+        return _TOKEN.sub(
+            lambda m: self.correct_word(m.group(0)) if "'" not in m.group(0) else m.group(0), text
+        )

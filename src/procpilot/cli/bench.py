@@ -1,0 +1,196 @@
+"""``procpilot bench``: benchmarks that print figures (a table, or ``--json`` for scripts).
+
+Each benchmark lives in ``procpilot.bench``; this module only reads the options and prints.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from procpilot.cli.common import fail, note, show
+from procpilot.domain.errors import ProcpilotError
+from procpilot.services.platform.settings import Settings
+
+bench = typer.Typer(help="Benchmarks that print figures.", no_args_is_help=True)
+AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+
+
+@bench.command("dialogue")
+def dialogue(
+    data: Annotated[Path, typer.Option(help="Folder with retail-shop/tasks_train.json.")] = Path(
+        "../shared/data"
+    ),
+    packs_dir: Annotated[
+        Path, typer.Option("--packs", help="Folder with the retail and workplace packs.")
+    ] = Path("packs"),
+    pack: Annotated[list[str] | None, typer.Option(help="retail and/or workplace (default both).")] = None,
+    seeds: Annotated[int, typer.Option(help="Conversations per scenario, each with another seed.")] = 3,
+    transcripts: Annotated[
+        Path | None, typer.Option(help="Write every conversation to PACK.md in this folder.")
+    ] = None,
+    commands_model: Annotated[
+        str | None,
+        typer.Option(
+            help="Understand with the LLM command generator on this model (embedded, or a PROCPILOT_MODELS name)."
+        ),
+    ] = None,
+    limit: Annotated[int | None, typer.Option(help="Only the first N scenarios of each pack.")] = None,
+    as_json: AsJson = False,
+) -> None:
+    """pass^1, pass^k, turns, facts asked again, opening routing and time per turn, per pack."""
+    from procpilot.bench import dialogue as dialogue_bench
+
+    def progress(run: dialogue_bench.Run) -> None:
+        note(f"{run.scenario} seed {run.seed}: {'pass' if run.passed else 'fail ' + run.why}")
+
+    try:
+        results = dialogue_bench.run_dialogue_bench(
+            packs_dir=packs_dir,
+            data_dir=data,
+            packs=tuple(pack or ("retail", "workplace")),
+            seeds=seeds,
+            progress=progress,
+            keep_transcripts=transcripts,
+            commands_model=commands_model,
+            limit=limit,
+        )
+    except ProcpilotError as error:
+        fail(error)
+    how = f"LLM command generator on {commands_model}" if commands_model else "rules, no model"
+    show([f.as_dict() for f in results], lambda r: dialogue_bench.figures(r, seeds, how), as_json)
+
+
+@bench.command("load")
+def load_burst(
+    conversations: Annotated[int, typer.Option(help="Conversations in the burst.")] = 200,
+    clients: Annotated[int, typer.Option(help="HTTP clients sending at once.")] = 20,
+    database: Annotated[
+        list[str] | None, typer.Option(help="sqlite and/or postgresql (default both).")
+    ] = None,
+    admin_url: Annotated[
+        str, typer.Option(help="PostgreSQL to create the load database on (dropped afterwards).")
+    ] = DEFAULT_PG,
+    as_json: AsJson = False,
+) -> None:
+    """A burst of conversations (6 messages each) from many HTTP clients: throughput, p50/p95/p99,
+    errors, and whether every message and every approval requested is on record afterwards."""
+    from procpilot.bench import load as load_bench
+
+    try:
+        report = load_bench.run(
+            Settings().packs_dir,
+            conversations=conversations,
+            clients=clients,
+            databases=tuple(database or ("sqlite", "postgresql")),
+            admin_url=admin_url,
+            progress=note,
+        )
+    except ProcpilotError as error:
+        fail(error)
+    show(report, load_bench.figures, as_json)
+    if any(row["lost"] or row["errors"] for row in report["databases"].values()):
+        raise typer.Exit(1)
+
+
+@bench.command("api")
+def api(
+    people: Annotated[int, typer.Option(help="People claiming an expense per round (at most 54).")] = 16,
+    concurrency: Annotated[str, typer.Option(help="How many at once, comma-separated.")] = "1,4",
+    rounds: Annotated[int, typer.Option(help="Rounds, alternating HTTP and in-process.")] = 2,
+    as_json: AsJson = False,
+) -> None:
+    """Conversation messages per second and latency over HTTP (uvicorn, sessions, CSRF) and
+    in-process, with the ratio: what the HTTP layer costs."""
+    from procpilot.bench import api as api_bench
+
+    levels = [int(v) for v in concurrency.split(",") if v.strip()]
+    report = api_bench.run(Settings().packs_dir, levels, min(people, 54), rounds, progress=note)
+    show(report, api_bench.figures, as_json)
+
+
+@bench.command("llm")
+def llm(
+    requests: Annotated[int, typer.Option(help="Requests per concurrency level and round.")] = 12,
+    max_tokens: Annotated[int, typer.Option(help="Tokens generated per request.")] = 32,
+    rounds: Annotated[int, typer.Option(help="Rounds, alternating the two paths.")] = 3,
+    threads: Annotated[int | None, typer.Option(help="llama.cpp threads (default: 1 on 2 cores).")] = None,
+    as_json: AsJson = False,
+) -> None:
+    """Embedded model speed through procpilot and through xllamacpp directly, with the overhead ratio."""
+    from procpilot.bench import llm as llm_bench
+
+    report = llm_bench.run(
+        requests=requests, max_tokens=max_tokens, rounds=rounds, threads=threads, progress=note
+    )
+    show(report, llm_bench.figures, as_json)
+
+
+@bench.command("kb")
+def kb(
+    pack: Annotated[
+        Path, typer.Argument(help="The pack folder (with knowledge/ and bench/questions.yaml).")
+    ] = Path("packs/bank-help"),
+    database_url: Annotated[
+        str | None, typer.Option(help="Run on this database (default: a temporary SQLite).")
+    ] = None,
+    as_json: AsJson = False,
+) -> None:
+    """Retrieval recall@5, MRR and queries per second: full text, vectors, and both fused."""
+    from procpilot.bench import kb as kb_bench
+
+    try:
+        report = kb_bench.run(pack, database_url=database_url, progress=note)
+    except ProcpilotError as error:
+        fail(error)
+    show(report, kb_bench.figures, as_json)
+
+
+@bench.command("soak")
+def soak(
+    instances: Annotated[
+        int, typer.Option(help="Processes (each a conversation waiting for an approval).")
+    ] = 1000,
+    workers: Annotated[int, typer.Option(help="Worker processes.")] = 2,
+    kill_every: Annotated[float, typer.Option(help="Seconds between killing a worker with SIGKILL.")] = 6.0,
+    admin_url: Annotated[
+        str, typer.Option(help="PostgreSQL to create the soak database on (dropped afterwards).")
+    ] = DEFAULT_PG,
+    as_json: AsJson = False,
+) -> None:
+    """Durable processes through workers that keep being killed: none lost, none duplicated."""
+    from procpilot.bench import soak as soak_bench
+
+    try:
+        report = soak_bench.run(
+            instances=instances, workers=workers, kill_every=kill_every, admin_url=admin_url, progress=note
+        )
+    except ProcpilotError as error:
+        fail(error)
+    show(report, soak_bench.figures, as_json)
+    if report["lost"] or report["duplicated"]:
+        raise typer.Exit(1)
+
+
+@bench.command("nlu")
+def nlu(
+    dataset: Annotated[str, typer.Option(help="banking77 or clinc150")],
+    data: Annotated[Path, typer.Option(help="Folder with the data set's files.")],
+    shots: Annotated[int | None, typer.Option(help="Train on N examples per intent only.")] = None,
+    method: Annotated[
+        str, typer.Option(help="lr (frozen encoder) or finetune (tune the encoder first).")
+    ] = "lr",
+    epochs: Annotated[int, typer.Option(help="Fine-tuning epochs.")] = 3,
+    as_json: AsJson = False,
+) -> None:
+    """Intent accuracy (and out-of-scope recall) on a public benchmark."""
+    from procpilot.bench import nlu as nlu_bench
+
+    try:
+        report = nlu_bench.run(dataset, data, shots=shots, method=method, epochs=epochs, progress=note)
+    except ProcpilotError as error:
+        fail(error)
+    show(report, nlu_bench.figures, as_json)

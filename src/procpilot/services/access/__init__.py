@@ -1,0 +1,1 @@
+"""Who the caller is: accounts, passwords, sessions and API keys."""

@@ -1,0 +1,1 @@
+"""Conversations: one message in, the replies out; conversations as people and systems reach them."""

@@ -1,0 +1,1 @@
+"""Models: which model serves which use (and its usage on record); intent classifiers trained and promoted."""

@@ -1,0 +1,209 @@
+"""Training, versioning and promoting a pack's intent classifier.
+
+Artifacts live in ``DATA_DIR/models/<pack>/intents/<version>/``; ``promoted.json`` beside them names
+the version the server loads. Training data: each startable flow's examples and its name; the
+out-of-scope threshold is chosen on a validation split plus out-of-scope queries (the pack's
+``tests/out_of_scope.txt`` if it has one, otherwise CLINC150's validation set).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from procpilot.domain.errors import UserError
+from procpilot.domain.flows import Pack
+from procpilot.packs.loader import load_pack
+from procpilot.services.platform.settings import Settings
+from procpilot.understanding.classifier import OOS, IntentClassifier, batched
+from procpilot.understanding.embeddings import Encoder, MiniLMEncoder
+
+
+@dataclass(frozen=True)
+class TrainedModel:
+    pack: str
+    version: str
+    folder: Path
+    metrics: dict[str, Any]
+
+
+def training_data(pack: Pack) -> tuple[list[str], list[str]]:
+    """Each startable flow's examples and name, plus labelled utterances from ``data/nlu.yaml``
+    (messages from real conversations, annotated with the flow they asked for)."""
+    texts, labels = [], []
+    for flow in pack.user_flows():
+        for text in (*flow.examples, flow.title) if flow.examples else ():
+            texts.append(text)
+            labels.append(flow.id)
+    for text, flow_id in labelled_utterances(pack):
+        texts.append(text)
+        labels.append(flow_id)
+    if len(set(labels)) < 2:
+        raise UserError(f"pack {pack.id!r} needs examples for at least two flows to train intents")
+    return texts, labels
+
+
+def labelled_utterances(pack: Pack) -> list[tuple[str, str]]:
+    """``data/nlu.yaml``: ``{flow_id: [utterance, ...]}``; unknown flows are a clear error."""
+    path = Path(pack.root) / "data" / "nlu.yaml"
+    if not path.is_file():
+        return []
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    if not isinstance(data, dict):
+        raise UserError(f"{path}: expected a mapping of flow ids to lists of utterances")
+    pairs = []
+    for flow_id, utterances in data.items():
+        if flow_id not in pack.flows or pack.flows[flow_id].pattern:
+            raise UserError(f"{path}: {flow_id!r} is not a flow of pack {pack.id!r}")
+        pairs += [(str(text), str(flow_id)) for text in utterances or []]
+    return pairs
+
+
+def out_of_scope_examples(pack: Pack, split: str = "validation") -> list[str]:
+    """Messages the pack must not take for one of its flows: the pack's own
+    ``tests/out_of_scope.txt`` (validation) or ``data/out_of_scope.txt`` (training) if present,
+    otherwise CLINC150's out-of-scope queries of that split."""
+    own = Path(pack.root) / ("tests" if split == "validation" else "data") / "out_of_scope.txt"
+    name = "data/out_of_scope.txt" if split == "validation" else "data/out_of_scope_train.txt"
+    source = own if own.is_file() else resources.files("procpilot.understanding").joinpath(name)
+    return [line.strip() for line in source.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def models_root(data_dir: Path, pack_id: str) -> Path:
+    return data_dir / "models" / pack_id / "intents"
+
+
+def train(
+    pack: Pack,
+    encoder: Encoder,
+    data_dir: Path,
+    *,
+    promote: bool = True,
+    progress: Callable[[str, int, int], None] | None = None,
+    seed: int = 0,
+) -> TrainedModel:
+    """Train, evaluate on a held-out split, refit on everything, save a new version."""
+    say = progress or (lambda stage, done, total: None)
+    started = time.perf_counter()
+    flow_texts, flow_labels = training_data(pack)
+    # An explicit out-of-scope class, trained on other people's everyday requests.
+    negatives = out_of_scope_examples(pack, "training")
+    texts, labels = flow_texts + negatives, flow_labels + [OOS] * len(negatives)
+    held_out_oos = out_of_scope_examples(pack)
+    everything = texts + held_out_oos
+    vectors = batched(encoder, everything, lambda done: say("encoding", done, len(everything)))
+    train_vectors, oos_vectors = vectors[: len(texts)], vectors[len(texts) :]
+    # Hold out one example in five of each intent (with three or more) to calibrate on.
+    rng = random.Random(seed)
+    held: set[int] = set()
+    by_label: dict[str, list[int]] = {}
+    for index, label in enumerate(flow_labels):
+        by_label.setdefault(label, []).append(index)
+    for indices in by_label.values():
+        if len(indices) >= 3:
+            held.update(rng.sample(indices, max(1, len(indices) // 5)))
+    fit_idx = [i for i in range(len(texts)) if i not in held]
+    val_idx = sorted(held)
+    say("fitting", 0, 1)
+    trial = IntentClassifier().fit(train_vectors[fit_idx], [labels[i] for i in fit_idx])
+    val_vectors = np.vstack([train_vectors[val_idx], oos_vectors])
+    val_labels = [labels[i] for i in val_idx] + [OOS] * len(held_out_oos)
+    trial.calibrate(val_vectors, val_labels)
+    predictions = trial.predict_vectors(val_vectors)
+    pairs = list(zip(predictions, val_labels, strict=True))
+    inscope_correct = [p.intent == label for p, label in pairs if label != OOS]
+    oos_caught = [p.intent is None and not p.candidates for p, label in pairs if label == OOS]
+    final = IntentClassifier().fit(train_vectors, labels)
+    final.temperature = trial.temperature
+    final.threshold = trial.threshold
+    final.similarity_floor = trial.similarity_floor
+    final.metrics = {
+        "examples": len(flow_texts),
+        "intents": len(set(flow_labels)),
+        "validation_inscope_accuracy": round(float(np.mean(inscope_correct)), 4) if inscope_correct else None,
+        "validation_oos_recall": round(float(np.mean(oos_caught)), 4) if oos_caught else None,
+        "threshold": round(final.threshold, 4),
+        "similarity_floor": round(final.similarity_floor, 4),
+        "encoder": encoder.name,
+        "seconds": round(time.perf_counter() - started, 2),
+    }
+    say("fitting", 1, 1)
+    root = models_root(data_dir, pack.id)
+    version = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%f")
+    folder = root / version
+    final.save(folder)
+    (folder / "meta.json").write_text(
+        json.dumps(
+            {"pack": pack.id, "pack_version": pack.version, "version": version, "metrics": final.metrics},
+            indent=2,
+        )
+    )
+    if promote:
+        promote_version(data_dir, pack.id, version)
+    return TrainedModel(pack.id, version, folder, final.metrics)
+
+
+def promote_version(data_dir: Path, pack_id: str, version: str) -> None:
+    root = models_root(data_dir, pack_id)
+    if not (root / version / "classifier.json").is_file():
+        raise UserError(f"pack {pack_id!r} has no intent model version {version!r}")
+    temp = root / "promoted.json.tmp"
+    temp.write_text(json.dumps({"version": version}))
+    temp.replace(root / "promoted.json")
+
+
+def promoted(data_dir: Path, pack_id: str) -> IntentClassifier | None:
+    """The promoted classifier of a pack, or None when it has none."""
+    pointer = models_root(data_dir, pack_id) / "promoted.json"
+    if not pointer.is_file():
+        return None
+    version = json.loads(pointer.read_text())["version"]
+    return IntentClassifier.load(models_root(data_dir, pack_id) / version)
+
+
+def versions(data_dir: Path, pack_id: str) -> list[dict[str, Any]]:
+    root = models_root(data_dir, pack_id)
+    found = []
+    for meta in sorted(root.glob("*/meta.json")):
+        found.append(json.loads(meta.read_text()))
+    return found
+
+
+# The use cases the CLI and API call: training reads the pack from its folder.
+
+
+def train_pack(
+    folder: Path,
+    settings: Settings,
+    *,
+    promote: bool = True,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> TrainedModel:
+    pack = load_pack(folder).pack
+    return train(
+        pack,
+        MiniLMEncoder(settings.embedding_model_path),
+        settings.data_dir,
+        promote=promote,
+        progress=progress,
+    )
+
+
+def promote_pack_version(settings: Settings, pack_id: str, version: str) -> None:
+    promote_version(settings.data_dir, pack_id, version)
+
+
+def list_versions(settings: Settings, pack_id: str) -> list[dict[str, Any]]:
+    pointer = models_root(settings.data_dir, pack_id) / "promoted.json"
+    current = json.loads(pointer.read_text())["version"] if pointer.is_file() else None
+    return [{**row, "promoted": row["version"] == current} for row in versions(settings.data_dir, pack_id)]

@@ -1,0 +1,171 @@
+"""Wiring: build every service once, from Settings. The only place that knows all the parts."""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from procpilot.services.access.accounts import AccountService
+from procpilot.services.conversations.chats import ChatService
+from procpilot.services.conversations.messages import ConversationService
+from procpilot.services.knowledge import KnowledgeService, Progress
+from procpilot.services.models.routing import ModelRegistry, ModelService
+from procpilot.services.packs.catalog import PackCatalog, Workspace
+from procpilot.services.platform.idempotency import IdempotencyService
+from procpilot.services.platform.metrics import Metrics
+from procpilot.services.platform.settings import Settings
+from procpilot.services.processes.approvals import ApprovalService
+from procpilot.services.processes.durable import ProcessService
+from procpilot.services.processes.instances import InstanceService
+from procpilot.services.processes.runtime import InlineRuntime
+from procpilot.services.processes.schedules import ScheduleService
+from procpilot.services.processes.timers import TimerService
+from procpilot.storage.accounts import AccountRepository
+from procpilot.storage.database import Database
+from procpilot.understanding.embeddings import MiniLMEncoder
+
+if TYPE_CHECKING:
+    from procpilot.engine.dbos_engine import DBOSEngine
+
+
+class SharedEncoder:
+    """The process's one embedding model, loaded on first use (loading takes seconds)."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path
+        self._encoder: MiniLMEncoder | None = None
+
+    def get(self) -> MiniLMEncoder:
+        if self._encoder is None:
+            self._encoder = MiniLMEncoder(self.path)
+        return self._encoder
+
+
+@dataclass
+class Container:
+    settings: Settings
+    database: Database
+    catalog: PackCatalog
+    workspace: Workspace
+    conversations: ConversationService
+    approvals: ApprovalService
+    models: ModelService
+    encoder: SharedEncoder
+    knowledge: KnowledgeService
+    processes: ProcessService
+    timers: TimerService
+    schedules: ScheduleService
+    accounts: AccountService
+    chats: ChatService
+    instances: InstanceService
+    idempotency: IdempotencyService
+    metrics: Metrics
+    engine: DBOSEngine | None = None
+
+    def start_processes(self, executor_id: str | None = None) -> DBOSEngine:
+        """Run durable processes in this process (a worker): approval deadlines, timers, webhooks.
+
+        DBOS recovers this executor's unfinished processes when it starts.
+        """
+        if self.engine is None:
+            # Imported here: DBOS takes a second to import, and only workers need it.
+            from procpilot.engine.dbos_engine import DBOSEngine, registry
+
+            engine = DBOSEngine(
+                system_database_url=self.settings.system_database_url(),
+                executor_id=executor_id or self.settings.worker_id or default_worker_id(),
+            )
+            self.processes.register(registry())
+            engine.launch()
+            self.processes.attach(engine)
+            self.engine = engine
+        return self.engine
+
+    def prepare(self, progress: Progress | None = None) -> list[str]:
+        """Create the business databases of every served pack for the default tenant, and bring
+        each pack's documents into its knowledge collection (only what changed)."""
+        prepared = []
+        tenant = self.settings.default_tenant
+        for runtime in self.catalog.packs.values():
+            path = self.workspace.business_db(tenant, runtime)
+            prepared.append(f"{runtime.id}: {path or 'no business database'}")
+            report = self.knowledge.sync_pack(runtime.loaded.pack, progress=progress)
+            if report is not None:
+                prepared.append(f"{runtime.id} knowledge: {report.summary()}")
+        return prepared
+
+    def readiness(self) -> dict[str, Any]:
+        """Ready to serve: the database answers and at least one pack is loaded."""
+        database = self.database.ping()
+        return {
+            "status": "ready" if database and self.catalog.packs else "not ready",
+            "database": "ok" if database else "unreachable",
+            "packs": sorted(self.catalog.packs),
+            "refused": sorted(self.catalog.errors),
+        }
+
+    def close(self) -> None:
+        if self.engine is not None:
+            self.engine.close()
+            self.engine = None
+            self.processes.engine = None
+        self.database.dispose()
+
+
+def build(settings: Settings | None = None, *, load_packs: bool = True) -> Container:
+    """Create the database schema if needed, load the packs, and wire the services."""
+    settings = settings or Settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    database = Database(settings.resolved_database_url())
+    database.migrate()
+    with database.transaction() as c:
+        AccountRepository(c).ensure_tenant(settings.default_tenant, "Default tenant")
+    encoder = SharedEncoder(settings.embedding_model_path)
+    catalog = PackCatalog(settings.packs_dir, data_dir=settings.data_dir, encoder=encoder.get)
+    if load_packs:
+        catalog.load_all()
+    workspace = Workspace(settings.data_dir)
+    registry = ModelRegistry(settings)
+    models = ModelService(database, registry, settings.llm_timeout)
+    runtime = InlineRuntime(database, retry_base_seconds=settings.tool_retry_base_seconds, models=models)
+    knowledge = KnowledgeService(database, encoder.get, models)
+    conversations = ConversationService(
+        database, catalog, workspace, runtime, Settings.secrets(), models, knowledge
+    )
+    processes = ProcessService(webhook_url=settings.webhook_url)
+    runtime.processes = processes
+    approvals = ApprovalService(database, conversations, processes)
+    processes.approvals = approvals
+    timers = TimerService(database, conversations)
+    processes.timers = timers
+    schedules = ScheduleService(
+        database, catalog, conversations, processes, catch_up_seconds=settings.schedule_catch_up_seconds
+    )
+    processes.schedules = schedules
+    chats = ChatService(database, conversations)
+    return Container(
+        settings,
+        database,
+        catalog,
+        workspace,
+        conversations,
+        approvals,
+        models,
+        encoder,
+        knowledge,
+        processes,
+        timers,
+        schedules,
+        AccountService(database, settings.default_tenant, settings.session_hours),
+        chats,
+        InstanceService(database, catalog, conversations, chats),
+        IdempotencyService(database),
+        Metrics(database),
+    )
+
+
+def default_worker_id() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}"
