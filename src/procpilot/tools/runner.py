@@ -173,6 +173,8 @@ class ToolRunner:
             self.database, timeout=30, isolation_level="DEFERRED", check_same_thread=False
         )
         connection.row_factory = sqlite3.Row
+        # WAL: a tool reading the business data does not wait for another one writing it.
+        connection.execute("PRAGMA journal_mode = WAL")
         connection.execute("PRAGMA foreign_keys = ON")
         connection.execute(_IDEMPOTENCY_TABLE)
         connection.commit()
