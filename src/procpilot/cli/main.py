@@ -3,7 +3,7 @@
 packs.py   init, validate, test, schema        server.py  setup, serve, worker
 chat.py    chat (the terminal assistant)       users.py   users add, users key
 train.py   train intents, list, promote        kb.py      kb ingest, kb ask
-bench.py   bench dialogue, load, api, llm, kb, soak, nlu
+bench.py   bench dialogue, load, redaction, api, llm, kb, soak, nlu
 """
 
 from __future__ import annotations

@@ -21,6 +21,8 @@ class Permission(StrEnum):
     DESIGN = "design"  # validate and reload packs, manage knowledge documents
     ADMINISTER = "administer"  # users, roles, API keys of the tenant
     OPERATE = "operate"  # tenants: create and list them (admins of the operator tenant)
+    REVIEW = "review"  # review queues: take items, correct them, label them
+    CURATE = "curate"  # review queues set up; datasets built, compared, exported and deleted
 
 
 # The platform's roles. "agent_user" is the "agent user": someone who talks to the assistant.
@@ -32,12 +34,18 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
             Permission.READ_ALL,
             Permission.DESIGN,
             Permission.ADMINISTER,
+            Permission.REVIEW,
+            Permission.CURATE,
         }
     ),
     "designer": frozenset({Permission.CONVERSE, Permission.DESIGN}),
     "approver": frozenset({Permission.CONVERSE, Permission.APPROVE}),
     "agent_user": frozenset({Permission.CONVERSE}),
     "auditor": frozenset({Permission.READ_ALL}),
+    # Conversations are the organisation's most sensitive data: reviewing them and exporting
+    # them are roles of their own.
+    "reviewer": frozenset({Permission.REVIEW}),
+    "data_steward": frozenset({Permission.CURATE}),
 }
 PLATFORM_ROLES = tuple(ROLE_PERMISSIONS)
 

@@ -322,3 +322,138 @@ worker_leases = sa.Table(
 )
 
 SYSTEM_TABLES = ("worker_leases", "pack_snapshots")
+
+# --- Data collection: what the assistant did, people's ratings and reviews, datasets. ---
+
+# One turn: a person's message and what the assistant made of it (commands, slots set, tools
+# called, replies), recorded after the message was handled, for review and for training data.
+turns = sa.Table(
+    "turns",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("tenant_id", sa.String(64), sa.ForeignKey("tenants.id"), nullable=False),
+    sa.Column("conversation_id", sa.String(100), sa.ForeignKey("conversations.id"), nullable=False),
+    sa.Column("pack_id", sa.String(100), nullable=False),
+    sa.Column("user_message_id", sa.Integer, nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("flow", sa.String(100)),
+    sa.Column("commands", sa.JSON, nullable=False),
+    sa.Column("slots", sa.JSON, nullable=False),
+    sa.Column("tools", sa.JSON, nullable=False),
+    sa.Column("replies", sa.JSON, nullable=False),
+    sa.Column("signals", sa.JSON, nullable=False),
+    sa.Column("understood_by", sa.String(32), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=_NOW),
+    sa.Index("ix_turns_conversation", "tenant_id", "conversation_id", "id"),
+    sa.Index("ix_turns_created", "tenant_id", "created_at"),
+)
+
+# A person's rating of one assistant message; rating again replaces one's own rating.
+feedback = sa.Table(
+    "feedback",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("tenant_id", sa.String(64), sa.ForeignKey("tenants.id"), nullable=False),
+    sa.Column("conversation_id", sa.String(100), sa.ForeignKey("conversations.id"), nullable=False),
+    sa.Column("message_id", sa.Integer, nullable=False),
+    sa.Column("turn_id", sa.Integer),
+    sa.Column("user_id", sa.String(64), nullable=False),
+    sa.Column("rating", sa.String(8), nullable=False),
+    sa.Column("reason", sa.String(32)),
+    sa.Column("comment", sa.Text, nullable=False, server_default=""),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=_NOW),
+    sa.UniqueConstraint("tenant_id", "message_id", "user_id"),
+)
+
+review_queues = sa.Table(
+    "review_queues",
+    metadata,
+    sa.Column("tenant_id", sa.String(64), sa.ForeignKey("tenants.id"), primary_key=True),
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("signals", sa.JSON, nullable=False),
+    sa.Column("sample_rate", sa.Float, nullable=False, server_default="0"),
+    sa.Column("packs", sa.JSON, nullable=False),
+    sa.Column("assignees", sa.JSON, nullable=False),
+    sa.Column("assignee_role", sa.String(64)),
+    sa.Column("guideline", sa.Text, nullable=False, server_default=""),
+    sa.Column("reviews_needed", sa.Integer, nullable=False, server_default="1"),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=_NOW),
+)
+
+review_items = sa.Table(
+    "review_items",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("tenant_id", sa.String(64), sa.ForeignKey("tenants.id"), nullable=False),
+    sa.Column("queue_id", sa.String(64), nullable=False),
+    sa.Column("turn_id", sa.Integer, sa.ForeignKey("turns.id"), nullable=False),
+    sa.Column("reasons", sa.JSON, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False, server_default="open"),
+    sa.Column("lease_holder", sa.String(64)),
+    sa.Column("lease_until", sa.DateTime(timezone=True)),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=_NOW),
+    sa.Column("done_at", sa.DateTime(timezone=True)),
+    sa.UniqueConstraint("tenant_id", "queue_id", "turn_id"),
+    sa.Index("ix_review_items_queue", "tenant_id", "queue_id", "status", "id"),
+)
+
+# Every reviewer's answer is kept: no last write wins.
+reviews = sa.Table(
+    "reviews",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("tenant_id", sa.String(64), sa.ForeignKey("tenants.id"), nullable=False),
+    sa.Column("item_id", sa.Integer, sa.ForeignKey("review_items.id"), nullable=False),
+    sa.Column("reviewer", sa.String(64), nullable=False),
+    sa.Column("verdict", sa.String(16), nullable=False),
+    sa.Column("answer", sa.JSON, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=_NOW),
+    sa.Index("ix_reviews_item", "tenant_id", "item_id"),
+)
+
+# An immutable dataset version: its items (redacted), the query it came from, a content hash.
+dataset_versions = sa.Table(
+    "dataset_versions",
+    metadata,
+    sa.Column("id", sa.String(100), primary_key=True),
+    sa.Column("tenant_id", sa.String(64), sa.ForeignKey("tenants.id"), nullable=False),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("content_hash", sa.String(64), nullable=False),
+    sa.Column("query", sa.JSON, nullable=False),
+    sa.Column("policy_version", sa.String(32), nullable=False),
+    sa.Column("items", sa.Integer, nullable=False),
+    sa.Column("created_by", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=_NOW),
+    # Conversations deleted since: the version holds records that erasure must reach.
+    sa.Column("erased_conversations", sa.JSON, nullable=False),
+    sa.UniqueConstraint("tenant_id", "name", "version"),
+)
+
+dataset_items = sa.Table(
+    "dataset_items",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("tenant_id", sa.String(64), sa.ForeignKey("tenants.id"), nullable=False),
+    sa.Column("version_id", sa.String(100), sa.ForeignKey("dataset_versions.id"), nullable=False),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("conversation_id", sa.String(100), nullable=False),
+    sa.Column("turn_id", sa.Integer, nullable=False),
+    sa.Column("item", sa.JSON, nullable=False),
+    sa.Index("ix_dataset_items_version", "version_id", "position"),
+    sa.Index("ix_dataset_items_conversation", "tenant_id", "conversation_id"),
+)
+
+# Who exported what, when, in which format.
+dataset_exports = sa.Table(
+    "dataset_exports",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("tenant_id", sa.String(64), sa.ForeignKey("tenants.id"), nullable=False),
+    sa.Column("version_id", sa.String(100), nullable=False),
+    sa.Column("format", sa.String(32), nullable=False),
+    sa.Column("rows", sa.Integer, nullable=False),
+    sa.Column("exported_by", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=_NOW),
+)

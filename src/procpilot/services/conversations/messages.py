@@ -16,6 +16,7 @@ from procpilot.domain.state import DialogueState
 from procpilot.engine import ApprovalDecision, DialogueEngine, Outcome, TimerFired, Turn
 from procpilot.llm import ChatRequest, ChatResponse, ModelError
 from procpilot.llm.facts import keeps_facts, missing_facts
+from procpilot.services.data.collection import CollectionService
 from procpilot.services.knowledge import KnowledgeService, knowledge_tool
 from procpilot.services.models.routing import ModelService
 from procpilot.services.packs.catalog import PackCatalog, PackRuntime, Workspace
@@ -79,6 +80,7 @@ class ConversationService:
         self.secrets = secrets
         self.models = models
         self.knowledge = knowledge or KnowledgeService(database, catalog.encoder, models)
+        self.collection: CollectionService | None = None  # records each turn for review and training
 
     def runner(self, tenant: str, pack: PackRuntime) -> ToolRunner:
         runner = pack.runners.get(tenant)
@@ -141,6 +143,7 @@ class ConversationService:
             state, version = self._drive(turn, pack, ctx, version, events)
         understanding_seconds = 0.0
         understood_by = "rules"
+        model_fallback = False
         if commands is None:
             started = time.perf_counter()
             understanding = self._understanding(tenant, pack, conversation_id)
@@ -150,6 +153,7 @@ class ConversationService:
             commands = understanding.understand(text, engine.expectation(state), history)
             understanding_seconds = time.perf_counter() - started
             understood_by = str(getattr(understanding, "last_source", "rules"))
+            model_fallback = understanding is not pack.understanding
         turn = engine.handle(state, commands, text)
         # The message is stored with the first state it produced, in one transaction: a message
         # refused because another was handled at the same moment (409) leaves no trace.
@@ -157,6 +161,17 @@ class ConversationService:
         reply = self._reply(conversation_id, state, events, commands)
         reply.understanding_seconds = understanding_seconds
         reply.understood_by = understood_by
+        if self.collection is not None:
+            self.collection.record_turn(
+                tenant=tenant,
+                pack_id=pack.id,
+                conversation_id=conversation_id,
+                commands=reply.commands,
+                events=reply.events,
+                handed_off=reply.handed_off,
+                understood_by=understood_by,
+                model_fallback=model_fallback and understood_by == "rules",
+            )
         return reply
 
     def _version(self, current: PackRuntime, state: DialogueState) -> PackRuntime:
@@ -363,7 +378,9 @@ class ConversationService:
                 "id": conversation_id,
                 "pack": record.pack_id,
                 "status": record.status,
-                "messages": [{"role": m["role"], "text": m["text"]} for m in repo.messages(conversation_id)],
+                "messages": [
+                    {"id": m["id"], "role": m["role"], "text": m["text"]} for m in repo.messages(conversation_id)
+                ],
             }
 
     def events(self, *, tenant: str, conversation_id: str) -> list[dict[str, Any]]:

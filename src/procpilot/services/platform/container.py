@@ -11,6 +11,9 @@ from typing import TYPE_CHECKING, Any
 from procpilot.services.access.accounts import AccountService
 from procpilot.services.conversations.chats import ChatService
 from procpilot.services.conversations.messages import ConversationService
+from procpilot.services.data.collection import CollectionService
+from procpilot.services.data.datasets import DatasetService
+from procpilot.services.data.reviews import ReviewService
 from procpilot.services.knowledge import KnowledgeService, Progress
 from procpilot.services.models.routing import ModelRegistry, ModelService
 from procpilot.services.packs.catalog import PackCatalog, Workspace
@@ -44,6 +47,22 @@ class SharedEncoder:
         return self._encoder
 
 
+class LazyRedactor:
+    """The redactor, made on first use (it loads spaCy: a server that never builds a dataset
+    never pays for it)."""
+
+    def __init__(self, spacy_model: str | None) -> None:
+        self.spacy_model = spacy_model
+        self._redactor: Any = None
+
+    def get(self) -> Any:
+        if self._redactor is None:
+            from procpilot.redaction.redactor import Redactor
+
+            self._redactor = Redactor(self.spacy_model)
+        return self._redactor
+
+
 @dataclass
 class Container:
     settings: Settings
@@ -63,6 +82,9 @@ class Container:
     instances: InstanceService
     idempotency: IdempotencyService
     metrics: Metrics
+    collection: CollectionService
+    reviews: ReviewService
+    datasets: DatasetService
     engine: DBOSEngine | None = None
 
     def start_processes(self, executor_id: str | None = None) -> DBOSEngine:
@@ -146,6 +168,9 @@ def build(settings: Settings | None = None, *, load_packs: bool = True) -> Conta
     )
     processes.schedules = schedules
     chats = ChatService(database, conversations)
+    collection = CollectionService(database)
+    conversations.collection = collection
+    redactor = LazyRedactor(settings.spacy_model)
     return Container(
         settings,
         database,
@@ -164,6 +189,9 @@ def build(settings: Settings | None = None, *, load_packs: bool = True) -> Conta
         InstanceService(database, catalog, conversations, chats),
         IdempotencyService(database),
         Metrics(database),
+        collection,
+        ReviewService(database),
+        DatasetService(database, redactor.get),
     )
 
 

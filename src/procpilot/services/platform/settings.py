@@ -29,6 +29,11 @@ class Settings(BaseSettings):
         default=None,
         description="Sentence-embedding model folder (default: all-MiniLM-L6-v2 from its package).",
     )
+    spacy_model: str | None = Field(
+        default=None,
+        description="spaCy model (installed name or folder) that finds names when redacting "
+        "(default: en_core_web_sm when installed; without one, patterns alone).",
+    )
     llm_model_path: Path | None = Field(
         default=None, description="GGUF file of the embedded model (default: SmolLM2)."
     )
