@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
@@ -21,8 +22,9 @@ from procpilot.api.auth import COOKIE, Services, check_csrf, identify
 from procpilot.api.resume import resume_after
 from procpilot.api.sessions import set_cookie
 from procpilot.domain.access import Permission, Principal
-from procpilot.domain.errors import NotAuthenticated, TooManyAttempts
+from procpilot.domain.errors import NotAuthenticated, TooManyAttempts, UserError
 from procpilot.services.access.accounts import parse_roles
+from procpilot.services.data.exports import FORMATS
 from procpilot.services.packs import management as pack_service
 from procpilot.web import TEMPLATES
 from procpilot.web.i18n import LANGUAGES, translator
@@ -31,6 +33,7 @@ router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=str(TEMPLATES))
 STREAM_SECONDS = 25.0
 POLL_SECONDS = 0.4
+EXPORT_FORMATS = tuple(FORMATS)
 
 
 def _when(value: Any) -> str:
@@ -228,6 +231,103 @@ async def chat_stream(
             await asyncio.sleep(POLL_SECONDS)
 
     return StreamingResponse(events(), media_type="text/event-stream", headers={"Cache-Control": "no-store"})
+
+
+@router.post("/chat/{conversation_id}/feedback/{message_id}")
+async def chat_rate(
+    request: Request,
+    conversation_id: str,
+    message_id: int,
+    c: Services,
+    rating: Annotated[str, Form(pattern="^(up|down)$")],
+    reason: Annotated[str | None, Form(max_length=32)] = None,
+    comment: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    who = await person(request)
+    await run_in_threadpool(
+        c.collection.rate, who, conversation_id, message_id, rating, reason or None, comment
+    )
+    return Response(status_code=204)
+
+
+# -- review and datasets ----------------------------------------------------------------------
+
+
+@router.get("/review", response_class=HTMLResponse)
+async def review_index(request: Request, c: Services) -> Response:
+    who = await person(request)
+    queues = await run_in_threadpool(c.reviews.queues, who)
+    return render(request, "review_index.html", who, queues=queues)
+
+
+@router.get("/review/{queue_id}", response_class=HTMLResponse)
+async def review_next(request: Request, queue_id: str, c: Services) -> Response:
+    """The next item of the queue, leased to the reviewer (the one they hold, if any)."""
+    who = await person(request)
+    queue = await run_in_threadpool(c.reviews.queue, who, queue_id)
+    item = await run_in_threadpool(c.reviews.next_item, who, queue_id)
+    flows: list[str] = []
+    if item is not None and item["turn"]["pack"] in c.catalog.packs:
+        flows = [f.id for f in c.catalog.get(item["turn"]["pack"]).loaded.pack.user_flows()]
+    return render(request, "review.html", who, queue=queue, item=item, flows=flows)
+
+
+@router.post("/review/items/{item_id}")
+async def review_submit(request: Request, item_id: int, c: Services) -> Response:
+    """A reviewer's answer from the review page: the label, corrected slots and commands, the
+    reply as it should have been; only what the reviewer changed is a correction."""
+    who = await person(request)
+    form = await request.form()
+    item = await run_in_threadpool(c.reviews.item, who, item_id)
+    verdict = str(form.get("verdict") or "submit")
+    answer: dict[str, Any] = {}
+    if form.get("intent"):
+        answer["intent"] = str(form["intent"])
+    turn = item["turn"]
+    slots = {
+        key[len("slot:") :]: str(value)
+        for key, value in form.multi_items()
+        if key.startswith("slot:") and str(value) != str(turn["slots"].get(key[len("slot:") :], ""))
+    }
+    if slots:
+        answer["slots"] = slots
+    reply = str(form.get("reply") or "").strip()
+    if reply and reply != "\n".join(r["text"] for r in turn["replies"]).strip():
+        answer["reply"] = reply
+    commands = str(form.get("commands") or "").strip()
+    if commands:
+        try:
+            parsed = json.loads(commands)
+        except json.JSONDecodeError as error:
+            raise UserError(f"the commands are not JSON: {error}") from None
+        if parsed != turn["commands"]:
+            answer["commands"] = parsed
+    if str(form.get("note") or "").strip():
+        answer["note"] = str(form["note"]).strip()
+    await run_in_threadpool(c.reviews.review, who, item_id, verdict, answer)
+    return _back(f"/review/{item['queue']['id']}")
+
+
+@router.get("/datasets", response_class=HTMLResponse)
+async def datasets_page(request: Request, c: Services) -> Response:
+    who = await person(request)
+    versions = await run_in_threadpool(c.datasets.versions, who, None)
+    return render(request, "datasets.html", who, versions=versions[::-1], formats=EXPORT_FORMATS,
+                  packs=sorted(c.catalog.packs))  # fmt: skip
+
+
+@router.post("/datasets")
+async def datasets_build(
+    request: Request,
+    c: Services,
+    name: Annotated[str, Form(min_length=1, max_length=100)],
+    pack: Annotated[str, Form(max_length=100)] = "",
+    reviewed_only: Annotated[str, Form(max_length=8)] = "",
+) -> Response:
+    who = await person(request)
+    query = {"packs": [pack] if pack else [], "reviewed_only": bool(reviewed_only)}
+    await run_in_threadpool(c.datasets.build, who, name, query)
+    return _back("/datasets")
 
 
 # -- approvals --------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 packs.py   init, validate, test, schema        server.py  setup, serve, worker
 chat.py    chat (the terminal assistant)       users.py   users add, users key
 train.py   train intents, list, promote        kb.py      kb ingest, kb ask
+data.py    data queue, build, list, diff, export, delete
 bench.py   bench dialogue, load, redaction, api, llm, kb, soak, nlu
 """
 
@@ -12,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from procpilot.cli import chat, kb, packs, server, train, users
+from procpilot.cli import chat, data, kb, packs, server, train, users
 from procpilot.cli.bench import bench
 from procpilot.services.platform.logging import configure_logging
 
@@ -30,6 +31,7 @@ for command in (packs.init, packs.validate, packs.test, chat.chat, server.setup,
 app.add_typer(users.users, name="users")
 app.add_typer(train.train, name="train")
 app.add_typer(kb.kb, name="kb")
+app.add_typer(data.data, name="data")
 app.add_typer(bench, name="bench")
 
 

@@ -95,6 +95,7 @@ class ChatService:
             "messages": [
                 {
                     "id": m["id"],
+                    "conversation": conversation_id,
                     "role": m["role"],
                     "text": m["text"],
                     "buttons": (m["data"] or {}).get("buttons", []),

@@ -20,6 +20,19 @@
     source.addEventListener("status", function (event) {
       document.getElementById("status").innerHTML = event.data;
     });
+    // A reply rated: thumbs up or down, sent at once; the rated thumb stays marked.
+    list.addEventListener("click", function (event) {
+      var thumb = event.target.closest(".rate button");
+      if (!thumb) return;
+      var box = thumb.parentElement;
+      var body = new URLSearchParams({ rating: thumb.dataset.rating, csrf_token: chat.dataset.csrf || "" });
+      fetch(box.dataset.url, { method: "POST", body: body, headers: { "X-CSRF-Token": chat.dataset.csrf || "" } })
+        .then(function (response) {
+          if (!response.ok) return;
+          box.querySelectorAll("button").forEach(function (b) { b.classList.toggle("rated", b === thumb); });
+          box.dataset.rated = thumb.dataset.rating;
+        });
+    });
     list.addEventListener("click", function (event) {
       var button = event.target.closest("button.choice");
       if (!button) return;
@@ -28,5 +41,20 @@
     });
     chat.dataset.ready = "1";
     scroll();
+  });
+})();
+
+// The review page: Ctrl+Enter submits, Alt+S skips, Alt+R rejects.
+(function () {
+  document.addEventListener("keydown", function (event) {
+    var form = document.getElementById("review-form");
+    if (!form) return;
+    var pick = null;
+    if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) pick = "submit-review";
+    else if (event.altKey && (event.key === "s" || event.key === "S")) pick = "skip-review";
+    else if (event.altKey && (event.key === "r" || event.key === "R")) pick = "reject-review";
+    if (!pick) return;
+    event.preventDefault();
+    form.requestSubmit(document.getElementById(pick));
   });
 })();
