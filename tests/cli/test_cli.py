@@ -113,3 +113,38 @@ def test_kb_ingest_then_ask_from_the_command_line(tmp_path: Path) -> None:
     assert "[1] Wires — Fees (wires.md)" in answer.stdout
     missing = procpilot("kb", "ingest", str(tmp_path / "nope"), "--collection", "help")
     assert missing.returncode == 2 and "no such pack, folder or file" in missing.stderr
+
+
+def test_data_commands_set_up_a_queue_build_list_and_export(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    packs = tmp_path / "packs"
+    packs.mkdir()
+    (packs / "mini").symlink_to(MINI)
+    monkeypatch.setenv("PROCPILOT_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("PROCPILOT_PACKS_DIR", str(packs))
+    made = runner.invoke(app, ["data", "queue", "everything", "--signals", "", "--sample", "1"])
+    assert made.exit_code == 0, made.output
+    assert runner.invoke(app, ["data", "queue", "bad", "--signals", "vibes"]).exit_code == 2
+    from procpilot.services.platform.container import build
+    from procpilot.services.platform.settings import Settings
+
+    container = build(Settings())
+    for text in ("send money to a friend", "Dana Whitfield", "20 dollars"):
+        container.conversations.handle(
+            tenant="default", pack_id="mini", conversation_id="k1", text=text, user_id="u1"
+        )
+    container.close()
+    empty = runner.invoke(app, ["data", "build", "d", "--packs", "nothing"])
+    assert empty.exit_code == 2 and "matches no turns" in empty.output
+    built = runner.invoke(app, ["data", "build", "d", "--packs", "mini"])
+    assert built.exit_code == 0 and "built d@1" in built.output, built.output
+    again = runner.invoke(app, ["data", "build", "d", "--packs", "mini"])
+    assert "unchanged" in again.output
+    listed = runner.invoke(app, ["data", "list"])
+    assert "d@1" in listed.output
+    version = next(word for word in built.output.split() if word.startswith("d@1")).rstrip(":")
+    out = tmp_path / "sft.jsonl"
+    exported = runner.invoke(app, ["data", "export", version, "--format", "openai-sft", "--out", str(out)])
+    assert exported.exit_code == 0, exported.output
+    text = out.read_text()
+    assert text.count("\n") == 3 and "Whitfield" not in text and "<PERSON_1>" in text
+    assert runner.invoke(app, ["data", "export", version, "--format", "csv"]).exit_code == 2

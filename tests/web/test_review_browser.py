@@ -34,7 +34,9 @@ def desk_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     container = build(settings)
     container.prepare()
     for username, role in (("cora", "agent_user"), ("rita", "reviewer"), ("sam", "data_steward")):
-        container.accounts.ensure_account("default", username, PASSWORD, (role,), display_name=username.title())
+        container.accounts.ensure_account(
+            "default", username, PASSWORD, (role,), display_name=username.title()
+        )
     steward = Principal("default", "sam", ("data_steward",))
     container.reviews.save_queue(
         steward, "thumbs-down", name="Replies rated down", signals=["thumbs_down"],
@@ -66,7 +68,9 @@ def test_thumbs_down_review_dataset_and_a_redacted_export(browser: Browser, desk
     slot = rita.locator("input[name^='slot:']").first
     expect(slot).to_have_count(1)
     slot.fill("noah.brown@example.org")
-    rita.fill("#reply", "Thank you, Noah Brown. Which of your delivered orders is it: #W7678072 or another one?")
+    rita.fill(
+        "#reply", "Thank you, Noah Brown. Which of your delivered orders is it: #W7678072 or another one?"
+    )
     shot(rita, "21-review")
     rita.keyboard.press("Control+Enter")  # the submit shortcut
     expect(rita.locator("#nothing-left")).to_have_count(1)

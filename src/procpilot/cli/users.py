@@ -21,7 +21,7 @@ def users_add(
     roles: Annotated[
         str,
         typer.Option(
-            help="Comma-separated: admin, designer, approver, agent_user, auditor, or business roles."
+            help="Comma-separated: admin, designer, approver, agent_user, auditor, reviewer, data_steward, or business roles."
         ),
     ] = "agent_user",
     user_id: Annotated[
