@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from procpilot.domain.access import Principal
+from procpilot.domain.access import Principal, system_principal
 from procpilot.domain.errors import NotFound, PermissionDenied, StateConflict, UserError
 from procpilot.redaction import RedactionFailed
 from procpilot.services.data.exports import FORMATS
@@ -93,6 +93,12 @@ def test_a_thumbs_down_sends_the_turn_to_its_queue_and_only_the_owner_rates(
         {"rating": "down", "reason": "wrong", "comment": "that is not my balance", "by": "u1"}
     ]
     assert item["queue"]["guideline"] == "Fix the reply."
+    admin = system_principal("default")
+    [instance] = [i for i in c.instances.listing(admin, None) if i["conversation_id"] == "b1"]
+    timeline = c.instances.timeline(admin, instance["id"])
+    given = [e["data"] for e in timeline["entries"] if e["kind"] == "feedback.given"]
+    assert given == [{"message_id": reply["id"], "user_id": "u1", "rating": "down", "reason": "wrong",
+                      "comment": "that is not my balance"}]  # fmt: skip
 
 
 def test_an_item_is_leased_to_one_reviewer_and_a_review_of_anothers_item_names_the_holder(

@@ -15,6 +15,7 @@ from procpilot.domain.errors import NotFound, PermissionDenied, StateConflict, U
 from procpilot.services.conversations.chats import ChatService
 from procpilot.services.conversations.messages import ConversationService, Reply
 from procpilot.services.packs.catalog import PackCatalog
+from procpilot.storage.collection import CollectionRepository
 from procpilot.storage.conversations import ConversationRepository
 from procpilot.storage.database import Database
 from procpilot.storage.processes import ProcessRepository
@@ -97,6 +98,7 @@ class InstanceService:
         with self.database.transaction() as c:
             events = ConversationRepository(c, principal.tenant).events(instance["conversation_id"])
             tasks = ProcessRepository(c, principal.tenant).approvals(instance_id=instance_id)
+            ratings = CollectionRepository(c, principal.tenant).feedback_of(instance["conversation_id"])
         start = next(
             (
                 i
@@ -123,6 +125,23 @@ class InstanceService:
                 entries.append(
                     {"id": event["id"], "at": event["created_at"], "kind": event["kind"], "data": data}
                 )
+        # People's ratings of the replies, in time order with the rest (while the instance ran).
+        if entries:
+            first, last = entries[0]["at"], entries[-1]["at"]
+            for rating in ratings:
+                if first <= rating["created_at"] and (end == len(events) - 1 or rating["created_at"] <= last):
+                    entries.append(
+                        {
+                            "id": None,
+                            "at": rating["created_at"],
+                            "kind": "feedback.given",
+                            "data": {
+                                key: rating[key]
+                                for key in ("message_id", "user_id", "rating", "reason", "comment")
+                            },
+                        }
+                    )
+            entries.sort(key=lambda e: e["at"])
         return {**instance, "approvals": tasks, "entries": entries}
 
     def start(
