@@ -288,3 +288,37 @@ def test_queue_setup_is_checked(data_container: Container) -> None:
     assert c.reviews.queues(ANNA) == []
     with pytest.raises(NotFound):
         c.reviews.next_item(ANNA, "only-ben")
+
+
+def test_the_intent_classifier_trains_on_the_intents_reviewers_settled(
+    tmp_path: Path, packs_dir: Path, minilm: object
+) -> None:
+    """collect -> review -> dataset -> train: the reviewed message becomes a training example."""
+    from procpilot.services.models import intent_models
+
+    c = build(Settings(data_dir=tmp_path / "data", packs_dir=packs_dir))
+    try:
+        c.reviews.save_queue(STEWARD, "all", signals=[], sample_rate=1.0)
+        say(c, "t1", "could you wire some cash over to my brother", "cancel")
+        say(c, "t2", "Guten Tag, wie spät ist es")
+        while (item := c.reviews.next_item(ANNA, "all")) is not None:
+            text = item["turn"]["text"]
+            label = "transfer_money" if "wire" in text else "out_of_scope" if "Guten" in text else None
+            c.reviews.review(
+                ANNA, item["id"], "submit" if label else "skip", {"intent": label} if label else {}
+            )
+        version = c.datasets.build(STEWARD, "intents", {"reviewed_only": True})
+        items = c.datasets.items(STEWARD, version["id"])
+        pack = c.catalog.get("mini").loaded.pack
+        pairs = intent_models.reviewed_examples(pack, items)
+        assert sorted(label for _, label in pairs) == ["out_of_scope", "transfer_money"]
+        model = intent_models.train(pack, minilm, tmp_path / "models", reviewed=pairs, dataset=version["id"])  # type: ignore[arg-type]
+        assert model.metrics["reviewed_examples"] == 2 and model.metrics["dataset"] == version["id"]
+        meta = json.loads((model.folder / "meta.json").read_text())
+        assert meta["dataset"] == version["id"]
+        with pytest.raises(UserError, match="not a flow"):
+            intent_models.train(
+                pack, minilm, tmp_path / "models", reviewed=[("x", "no_such_flow")], dataset="d"
+            )  # type: ignore[arg-type]
+    finally:
+        c.close()

@@ -9,8 +9,10 @@ import typer
 from rich.progress import TaskID
 
 from procpilot.cli.common import console, fail
+from procpilot.domain.access import Principal
 from procpilot.domain.errors import ProcpilotError
 from procpilot.services.models import intent_models
+from procpilot.services.platform.container import build
 from procpilot.services.platform.settings import Settings
 
 train = typer.Typer(help="Train, list and promote models.", no_args_is_help=True)
@@ -20,8 +22,25 @@ train = typer.Typer(help="Train, list and promote models.", no_args_is_help=True
 def train_intents(
     pack: Annotated[Path, typer.Argument(help="The pack folder.")],
     promote: Annotated[bool, typer.Option(help="Make the new version the one the server loads.")] = True,
+    dataset: Annotated[
+        str | None,
+        typer.Option(help="Add the reviewed turns of this dataset version (procpilot data list)."),
+    ] = None,
 ) -> None:
-    """Train the pack's intent classifier (embeddings + calibrated head + out-of-scope threshold)."""
+    """Train the pack's intent classifier (embeddings + calibrated head + out-of-scope threshold),
+    from the pack's examples and, with --dataset, the intents reviewers settled."""
+    reviewed = None
+    if dataset is not None:
+        container = build(Settings(), load_packs=False)
+        who = Principal(
+            container.settings.default_tenant, "cli", ("admin",), name="command line", via="system"
+        )
+        try:
+            reviewed = (dataset, container.datasets.items(who, dataset))
+        except ProcpilotError as error:
+            fail(error)
+        finally:
+            container.close()
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     settings = Settings()
@@ -40,7 +59,9 @@ def train_intents(
             bar.update(tasks[stage], completed=done, total=total)
 
         try:
-            trained = intent_models.train_pack(pack, settings, promote=promote, progress=progress)
+            trained = intent_models.train_pack(
+                pack, settings, promote=promote, progress=progress, dataset=reviewed
+            )
         except ProcpilotError as error:
             fail(error)
     console.print(

@@ -12,7 +12,7 @@ import datetime as dt
 import json
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -23,6 +23,7 @@ import yaml
 
 from procpilot.domain.errors import UserError
 from procpilot.domain.flows import Pack
+from procpilot.domain.review import OUT_OF_SCOPE
 from procpilot.packs.loader import load_pack
 from procpilot.services.platform.settings import Settings
 from procpilot.understanding.classifier import OOS, IntentClassifier, batched
@@ -91,13 +92,29 @@ def train(
     promote: bool = True,
     progress: Callable[[str, int, int], None] | None = None,
     seed: int = 0,
+    reviewed: Sequence[tuple[str, str]] = (),
+    dataset: str | None = None,
 ) -> TrainedModel:
-    """Train, evaluate on a held-out split, refit on everything, save a new version."""
+    """Train, evaluate on a held-out split, refit on everything, save a new version.
+
+    ``reviewed``: (message, label) pairs people settled in review, from dataset version
+    ``dataset`` (see ``reviewed_examples``); a label is a flow of the pack or ``out_of_scope``."""
     say = progress or (lambda stage, done, total: None)
     started = time.perf_counter()
     flow_texts, flow_labels = training_data(pack)
-    # An explicit out-of-scope class, trained on other people's everyday requests.
-    negatives = out_of_scope_examples(pack, "training")
+    reviewed_in = [(t, label) for t, label in reviewed if label != OUT_OF_SCOPE]
+    unknown = sorted(
+        {label for _, label in reviewed_in if label not in pack.flows or pack.flows[label].pattern}
+    )
+    if unknown:
+        raise UserError(f"dataset {dataset}: {', '.join(unknown)} is not a flow of pack {pack.id!r}")
+    flow_texts += [t for t, _ in reviewed_in]
+    flow_labels += [label for _, label in reviewed_in]
+    # An explicit out-of-scope class, trained on other people's everyday requests (and on the
+    # messages reviewers labelled out of scope).
+    negatives = out_of_scope_examples(pack, "training") + [
+        t for t, label in reviewed if label == OUT_OF_SCOPE
+    ]
     texts, labels = flow_texts + negatives, flow_labels + [OOS] * len(negatives)
     held_out_oos = out_of_scope_examples(pack)
     everything = texts + held_out_oos
@@ -136,6 +153,8 @@ def train(
         "similarity_floor": round(final.similarity_floor, 4),
         "encoder": encoder.name,
         "seconds": round(time.perf_counter() - started, 2),
+        "reviewed_examples": len(reviewed),
+        "dataset": dataset,
     }
     say("fitting", 1, 1)
     root = models_root(data_dir, pack.id)
@@ -144,7 +163,13 @@ def train(
     final.save(folder)
     (folder / "meta.json").write_text(
         json.dumps(
-            {"pack": pack.id, "pack_version": pack.version, "version": version, "metrics": final.metrics},
+            {
+                "pack": pack.id,
+                "pack_version": pack.version,
+                "version": version,
+                "dataset": dataset,
+                "metrics": final.metrics,
+            },
             indent=2,
         )
     )
@@ -182,20 +207,41 @@ def versions(data_dir: Path, pack_id: str) -> list[dict[str, Any]]:
 # The use cases the CLI and API call: training reads the pack from its folder.
 
 
+def reviewed_examples(pack: Pack, items: Sequence[dict[str, Any]]) -> list[tuple[str, str]]:
+    """(message, label) of a dataset version's items of this pack whose review settled an intent
+    (a flow, or out of scope); rejected items are left out. The messages are redacted, as the
+    dataset holds them: ``<PERSON_1>`` trains as well as a name, and leaks nothing."""
+    pairs = []
+    for item in items:
+        review = item.get("review") or {}
+        if item.get("pack") == pack.id and review.get("intent") and not review.get("rejected"):
+            pairs.append((str(item["text"]), str(review["intent"])))
+    return pairs
+
+
 def train_pack(
     folder: Path,
     settings: Settings,
     *,
     promote: bool = True,
     progress: Callable[[str, int, int], None] | None = None,
+    dataset: tuple[str, Sequence[dict[str, Any]]] | None = None,
 ) -> TrainedModel:
+    """Train a pack's intents; ``dataset``: (version id, its items) adds the reviewed turns."""
     pack = load_pack(folder).pack
+    reviewed = reviewed_examples(pack, dataset[1]) if dataset else []
+    if dataset and not reviewed:
+        raise UserError(
+            f"dataset {dataset[0]} has no reviewed turn of pack {pack.id!r} labelled with an intent"
+        )
     return train(
         pack,
         MiniLMEncoder(settings.embedding_model_path),
         settings.data_dir,
         promote=promote,
         progress=progress,
+        reviewed=reviewed,
+        dataset=dataset[0] if dataset else None,
     )
 
 
