@@ -21,7 +21,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -31,6 +30,7 @@ from typing import Any
 import httpx
 import sqlalchemy as sa
 
+from procpilot.bench.databases import temporary_postgres
 from procpilot.bench.report import Figures, ms, percentile
 from procpilot.domain.errors import UserError
 from procpilot.services.platform.container import build
@@ -229,22 +229,10 @@ def run(
                     kind, Path(folder), "", packs_dir, conversations, clients, progress
                 )
                 continue
-            name = f"procpilot_load_{uuid.uuid4().hex[:8]}"
-            admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-            try:
-                with admin.connect() as c:
-                    c.execute(sa.text(f'CREATE DATABASE "{name}"'))
-            except sa.exc.OperationalError as error:
-                raise UserError(f"the load test needs PostgreSQL at {admin_url}: {error}") from None
-            try:
-                url = admin_url.rsplit("/", 1)[0] + f"/{name}"
+            with temporary_postgres(admin_url, "load") as url:
                 report["databases"][kind] = _one_database(
                     kind, Path(folder), url, packs_dir, conversations, clients, progress
                 )
-            finally:
-                with admin.connect() as c:
-                    c.execute(sa.text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-                admin.dispose()
     return report
 
 

@@ -17,13 +17,13 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
+from procpilot.bench.databases import temporary_postgres
 from procpilot.bench.report import Figures
 from procpilot.domain.errors import UserError
 
@@ -84,21 +84,11 @@ def run(
     limit_seconds: float = 400.0,
     progress: Callable[[str], None] = lambda _: None,
 ) -> dict[str, Any]:
-    name = f"procpilot_soak_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as c:
-            c.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    except sa.exc.OperationalError as error:
-        raise UserError(f"the soak test needs PostgreSQL at {admin_url}: {error}") from None
-    url = admin_url.rsplit("/", 1)[0] + f"/{name}"
-    try:
-        with tempfile.TemporaryDirectory(prefix="procpilot-soak-") as folder:
-            return _run(Path(folder), url, instances, workers, kill_every, limit_seconds, progress)
-    finally:
-        with admin.connect() as c:
-            c.execute(sa.text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with (
+        temporary_postgres(admin_url, "soak") as url,
+        tempfile.TemporaryDirectory(prefix="procpilot-soak-") as folder,
+    ):
+        return _run(Path(folder), url, instances, workers, kill_every, limit_seconds, progress)
 
 
 def _run(

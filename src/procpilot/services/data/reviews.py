@@ -79,9 +79,7 @@ class ReviewService:
         with self.database.transaction() as c:
             repo = CollectionRepository(c, who.tenant)
             queue = repo.queue(queue_id)
-            if queue is None or not (
-                who.can(Permission.CURATE) or (who.can(Permission.REVIEW) and _assigned(queue, who))
-            ):
+            if queue is None or not _may_read(queue, who):
                 raise NotFound(f"no review queue {queue_id}")
             return {**_queue_out(queue), "progress": repo.progress(queue_id)}
 
@@ -102,9 +100,7 @@ class ReviewService:
             if item is None:
                 raise NotFound(f"no review item {item_id}")
             queue = repo.queue(item["queue_id"])
-            if queue is None or not (
-                who.can(Permission.CURATE) or (who.can(Permission.REVIEW) and _assigned(queue, who))
-            ):
+            if queue is None or not _may_read(queue, who):
                 raise NotFound(f"no review item {item_id}")
             turn = repo.turn(item["turn_id"])
             assert turn is not None
@@ -225,6 +221,11 @@ class ReviewService:
         if queue is None or not (_assigned(queue, who) or who.can(Permission.CURATE)):
             raise NotFound(f"no review queue {queue_id}")
         return queue
+
+
+def _may_read(queue: dict[str, Any], who: Principal) -> bool:
+    """Curators read every queue; reviewers the queues assigned to them."""
+    return who.can(Permission.CURATE) or (who.can(Permission.REVIEW) and _assigned(queue, who))
 
 
 def _assigned(queue: dict[str, Any], who: Principal) -> bool:
