@@ -322,3 +322,19 @@ def test_the_intent_classifier_trains_on_the_intents_reviewers_settled(
             )  # type: ignore[arg-type]
     finally:
         c.close()
+
+
+def test_a_flow_started_on_a_weak_reading_is_a_low_confidence_turn(data_container: Container) -> None:
+    c = data_container
+    c.reviews.save_queue(STEWARD, "unsure", signals=["low_confidence"])
+    say(c, "w1", "what is my balance")  # one of the flow's own examples: a clear request
+    assert c.reviews.queue(STEWARD, "unsure")["progress"]["items"] == {}
+    understanding = c.catalog.get("mini").understanding
+    assert not understanding.low_confidence("what is my balance", "check_balance")
+    assert understanding.low_confidence("what is my balance", "transfer_money")  # another flow's words
+    assert understanding.low_confidence("hmm, the thing with the stuff", "check_balance")
+    say(c, "w2", "how much is in there")  # routed to check_balance, on a weaker match
+    item = c.reviews.next_item(ANNA, "unsure")
+    assert (
+        item is not None and item["reasons"] == ["low_confidence"] and item["turn"]["flow"] == "check_balance"
+    )

@@ -18,6 +18,7 @@ from procpilot.domain.errors import UserError
 
 SIGNALS = {
     "thumbs_down": "a person rated a reply down",
+    "low_confidence": "the request was routed to its flow on a weak match",
     "clarification": "the assistant had to ask which one was meant",
     "out_of_scope": "the assistant could not handle the message",
     "handoff": "the conversation was handed to a person",
@@ -32,11 +33,13 @@ OUT_OF_SCOPE = "out_of_scope"
 
 
 def turn_signals(commands: Sequence[Mapping[str, Any]], events: Sequence[Mapping[str, Any]],
-                 *, handed_off: bool, model_fallback: bool) -> list[str]:  # fmt: skip
+                 *, handed_off: bool, model_fallback: bool, low_confidence: bool = False) -> list[str]:  # fmt: skip
     """The signals of one turn, from its commands (as dicts) and the events it produced."""
     names = {c.get("command") for c in commands}
     kinds = {e.get("kind") for e in events}
     found = []
+    if low_confidence:
+        found.append("low_confidence")
     if "clarify" in names or "slot.ambiguous" in kinds:
         found.append("clarification")
     if "cannot_handle" in names:

@@ -144,6 +144,7 @@ class ConversationService:
         understanding_seconds = 0.0
         understood_by = "rules"
         model_fallback = False
+        understood_here = commands is None  # not a button's payload, nor commands given by a test
         if commands is None:
             started = time.perf_counter()
             understanding = self._understanding(tenant, pack, conversation_id)
@@ -171,8 +172,16 @@ class ConversationService:
                 handed_off=reply.handed_off,
                 understood_by=understood_by,
                 model_fallback=model_fallback and understood_by == "rules",
+                low_confidence=understood_here and self._weakly_routed(pack, text, reply.commands),
             )
         return reply
+
+    @staticmethod
+    def _weakly_routed(pack: PackRuntime, text: str, commands: list[dict[str, Any]]) -> bool:
+        """A flow started on a weak reading of the message (the rules' own measure)."""
+        started = [c["flow"] for c in commands if c.get("command") == "start_flow"]
+        judge = getattr(pack.understanding, "low_confidence", None)
+        return bool(started) and judge is not None and bool(judge(text, started[0]))
 
     def _version(self, current: PackRuntime, state: DialogueState) -> PackRuntime:
         """The pack version the conversation's waiting flows started under (the current one when
@@ -379,7 +388,8 @@ class ConversationService:
                 "pack": record.pack_id,
                 "status": record.status,
                 "messages": [
-                    {"id": m["id"], "role": m["role"], "text": m["text"]} for m in repo.messages(conversation_id)
+                    {"id": m["id"], "role": m["role"], "text": m["text"]}
+                    for m in repo.messages(conversation_id)
                 ],
             }
 

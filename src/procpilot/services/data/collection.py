@@ -34,6 +34,7 @@ class CollectionService:
         handed_off: bool,
         understood_by: str,
         model_fallback: bool = False,
+        low_confidence: bool = False,
     ) -> int | None:
         """Record the turn just handled and put it in the queues whose rules it meets. A failure
         here is logged, never the person's problem: the conversation has already gone on."""
@@ -49,7 +50,13 @@ class CollectionService:
                     for e in events
                     if e["kind"] == "flow.started" and not e["data"].get("pattern")
                 ]
-                signals = turn_signals(commands, events, handed_off=handed_off, model_fallback=model_fallback)
+                signals = turn_signals(
+                    commands,
+                    events,
+                    handed_off=handed_off,
+                    model_fallback=model_fallback,
+                    low_confidence=low_confidence,
+                )
                 turn_id = repo.add_turn(
                     conversation_id=conversation_id,
                     pack_id=pack_id,
