@@ -338,3 +338,18 @@ def test_a_flow_started_on_a_weak_reading_is_a_low_confidence_turn(data_containe
     assert (
         item is not None and item["reasons"] == ["low_confidence"] and item["turn"]["flow"] == "check_balance"
     )
+
+
+def test_the_demo_queue_is_made_once_and_its_reviewer_sees_it(data_container: Container) -> None:
+    from procpilot.services.platform.demo import ensure_demo_accounts, ensure_demo_queue
+
+    c = data_container
+    ensure_demo_queue(c.reviews, "default")
+    ensure_demo_queue(c.reviews, "default")
+    ensure_demo_accounts(c.accounts, "default")
+    rita = Principal("default", "rita", ("reviewer", "data_steward"))
+    assert [q["id"] for q in c.reviews.queues(rita)] == ["needs-a-look"]
+    say(c, "q1", "what is my balance")
+    [reply] = bot_messages(c, "q1")
+    c.collection.rate(CUSTOMER, "q1", reply["id"], "down")
+    assert c.reviews.next_item(rita, "needs-a-look") is not None

@@ -11,7 +11,7 @@ import typer
 
 from procpilot.cli.common import console, document_progress, err
 from procpilot.services.platform.container import build
-from procpilot.services.platform.demo import ensure_demo_accounts
+from procpilot.services.platform.demo import ensure_demo_accounts, ensure_demo_queue
 from procpilot.services.platform.logging import configure_logging
 from procpilot.services.platform.settings import Settings
 
@@ -28,6 +28,7 @@ def setup(
         console.print(f"  prepared {line}", highlight=False)
     if demo:
         logins = ensure_demo_accounts(container.accounts, container.settings.default_tenant)
+        ensure_demo_queue(container.reviews, container.settings.default_tenant)
         console.print(f"  demo logins (tenant {container.settings.default_tenant}):", highlight=False)
         for line in logins:
             console.print(f"    {line}", highlight=False)

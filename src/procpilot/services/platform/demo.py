@@ -1,4 +1,5 @@
-"""Demo accounts for ``make demo``: an admin, an approver and an employee of the workplace pack.
+"""Demo accounts for ``make demo``: an admin, approvers, an employee of the workplace pack and a
+reviewer; and a review queue.
 
 The ids of the workplace people are their employee numbers, so the pack knows them: Olga Okafor
 (e015) works in Sales, whose head Eva Engel (e005) approves her claims; Clara Costa (e003) heads
@@ -7,7 +8,9 @@ Finance and approves claims above 500.
 
 from __future__ import annotations
 
+from procpilot.domain.access import Principal
 from procpilot.services.access.accounts import AccountService
+from procpilot.services.data.reviews import ReviewService
 
 DEMO_PASSWORD = "procpilot-demo"
 ADMIN_PASSWORD = "procpilot-admin"
@@ -31,7 +34,27 @@ DEMO_ACCOUNTS = (
         ("approver", "agent_user", "finance"),
         "finance: claims above 500",
     ),
+    (
+        "rita",
+        DEMO_PASSWORD,
+        "rita",
+        "Rita Reviewer",
+        ("reviewer", "data_steward"),
+        "reviews rated-down replies at /review, builds datasets at /datasets",
+    ),
 )
+
+
+def ensure_demo_queue(reviews: ReviewService, tenant: str) -> None:
+    """A review queue for the demo: replies rated down, and turns the assistant was unsure of."""
+    steward = Principal(tenant, "demo", ("data_steward",), name="demo set-up", via="system")
+    reviews.save_queue(
+        steward,
+        "needs-a-look",
+        name="Replies rated down, and turns the assistant was unsure of",
+        signals=["thumbs_down", "low_confidence", "clarification", "out_of_scope", "tool_error"],
+        guideline="Check what the assistant understood; correct the intent, the slots and the reply.",
+    )
 
 
 def ensure_demo_accounts(accounts: AccountService, tenant: str) -> list[str]:
