@@ -89,3 +89,31 @@ def test_errors_reach_the_client_as_status_errors(served: tuple[Env, str]) -> No
         client_for(env, url).chat.completions.create(
             model="mini", messages=[{"role": "assistant", "content": "hello"}]
         )
+
+
+def test_choices_come_numbered_in_the_text_and_a_number_picks_one(served: tuple[Env, str]) -> None:
+    env, url = served
+    client = client_for(env, url)
+    chat: list[dict] = []
+    answer = ""
+    for text in ("send money to a friend", "Alice", "20 dollars", "tomorrow"):
+        chat.append({"role": "user", "content": text})
+        answer = client.chat.completions.create(model="mini", messages=chat).choices[0].message.content or ""  # type: ignore[arg-type]
+        chat.append({"role": "assistant", "content": answer})
+    lines = answer.splitlines()
+    assert lines[0].startswith("Send $20.00 to Alice") and lines[1:] == ["1. Yes", "2. No"]
+    chat.append({"role": "user", "content": "1"})
+    done = client.chat.completions.create(model="mini", messages=chat).choices[0].message.content or ""  # type: ignore[arg-type]
+    assert done.startswith("Sent. Reference")
+    # By header too, and streamed: the same numbered text.
+    header = {"X-Procpilot-Conversation": "numbers"}
+    for text in ("send money to a friend", "Bob", "5 dollars", "today"):
+        streamed = client.chat.completions.create(
+            model="mini", messages=[{"role": "user", "content": text}], stream=True, extra_headers=header
+        )
+        answer = "".join(c.choices[0].delta.content or "" for c in streamed)
+    assert answer.endswith("\n1. Yes\n2. No")
+    declined = client.chat.completions.create(
+        model="mini", messages=[{"role": "user", "content": "2"}], extra_headers=header
+    )
+    assert declined.choices[0].message.content == "Okay, I won't send it."

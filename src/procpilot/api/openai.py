@@ -22,6 +22,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from procpilot.api.auth import Caller, Services
 from procpilot.api.schemas import ChatCompletionIn
 from procpilot.domain.errors import UserError
+from procpilot.services.conversations.chats import written_text
 
 router = APIRouter(prefix="/v1", tags=["openai-compatible"])
 
@@ -74,7 +75,7 @@ async def chat_completions(
         messages=chat,
         conversation_key=x_procpilot_conversation,
     )
-    text = reply.text
+    text = written_text(reply)
     completion_id = f"chatcmpl-{uuid.uuid4().hex}"
     created = int(time.time())
     headers = {CONVERSATION_HEADER: reply.conversation_id}
@@ -95,12 +96,10 @@ async def chat_completions(
 
     async def chunks() -> AsyncIterator[str]:
         yield _chunk(completion_id, created, body.model, {"role": "assistant", "content": ""}, None)
-        for index, message in enumerate(reply.messages):
-            words = (("\n" if index else "") + message["text"]).split(" ")
-            for n, word in enumerate(words):
-                yield _chunk(
-                    completion_id, created, body.model, {"content": word if n == 0 else " " + word}, None
-                )
+        for n, word in enumerate(text.split(" ")):
+            yield _chunk(
+                completion_id, created, body.model, {"content": word if n == 0 else " " + word}, None
+            )
         yield _chunk(completion_id, created, body.model, {}, "stop")
         yield "data: [DONE]\n\n"
 

@@ -139,16 +139,19 @@ class ChatService:
         conversation_key: str | None = None,
     ) -> Reply:
         """Answer the last user message of a chat. The conversation is the one named by
-        ``conversation_key`` (a header), else the one whose earlier messages match these."""
+        ``conversation_key`` (a header), else the one whose earlier messages match these. A chat
+        client shows no buttons: the choices come numbered in the text (``written_text``), and a
+        reply that is just a number picks that choice."""
         if conversation_key:
             # Conversation ids are global keys: the caller's tenant is part of the one a header names.
             caller = f"{principal.tenant}\0{principal.id}\0{conversation_key}"
             scoped = hashlib.sha256(caller.encode()).hexdigest()[:32]
+            conversation = f"oa_{scoped}"
             return self.send(
                 principal,
-                text=messages[-1][1],
+                text=self._pressed(principal, conversation, messages[-1][1]),
                 pack_id=pack_id,
-                conversation_id=f"oa_{scoped}",
+                conversation_id=conversation,
                 channel="openai",
             )
         earlier = chat_digest(pack_id, principal, messages[:-1])
@@ -156,12 +159,36 @@ class ChatService:
             known = (
                 ConversationRepository(c, principal.tenant).by_digest(earlier) if len(messages) > 1 else None
             )
-        reply = self.send(
-            principal, text=messages[-1][1], pack_id=pack_id, conversation_id=known, channel="openai"
-        )
-        answer = ("assistant", reply.text)
+        text = self._pressed(principal, known, messages[-1][1]) if known else messages[-1][1]
+        reply = self.send(principal, text=text, pack_id=pack_id, conversation_id=known, channel="openai")
+        answer = ("assistant", written_text(reply))
         with self.database.transaction() as c:
             ConversationRepository(c, principal.tenant).remember_digest(
                 chat_digest(pack_id, principal, [*messages, answer]), reply.conversation_id
             )
         return reply
+
+    def _pressed(self, principal: Principal, conversation_id: str, text: str) -> str:
+        """ "2" after a message with choices is the second choice's payload; any other text stays."""
+        number = text.strip().rstrip(".)")
+        if not number.isdigit():
+            return text
+        with self.database.transaction() as c:
+            repo = ConversationRepository(c, principal.tenant)
+            record = repo.get(conversation_id)
+            if record is None:
+                return text
+            said = [m for m in repo.messages(conversation_id) if m["role"] == "bot"]
+        buttons = ((said[-1]["data"] or {}).get("buttons") or []) if said else []
+        index = int(number) - 1
+        return str(buttons[index]["payload"]) if 0 <= index < len(buttons) else text
+
+
+def written_text(reply: Reply) -> str:
+    """The reply as a chat client without buttons shows it: each message's choices numbered."""
+    parts = []
+    for message in reply.messages:
+        lines = [message["text"]]
+        lines += [f"{n}. {button['title']}" for n, button in enumerate(message.get("buttons") or [], start=1)]
+        parts.append("\n".join(lines))
+    return "\n".join(parts)
