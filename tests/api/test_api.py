@@ -469,3 +469,11 @@ def test_a_chunked_body_over_the_limit_is_413_with_or_without_an_idempotency_key
         headers={**me, "Content-Type": "application/json"},
     )
     assert small.status_code == 200, small.text
+
+
+def test_an_unknown_address_is_a_page_for_a_browser_and_a_problem_for_a_client(env: Env) -> None:
+    page = env.client.get("/no/such/page", headers={"Accept": "text/html,application/xhtml+xml"})
+    assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
+    assert "There is no page at this address." in page.text and "<html" in page.text
+    api = env.client.get("/api/no-such-thing", headers={"Accept": "text/html"})
+    assert api.status_code == 404 and api.headers["content-type"].startswith("application/problem+json")

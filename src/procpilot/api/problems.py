@@ -95,13 +95,19 @@ def install(app: FastAPI) -> None:
         return problem(422, details, request.url.path)
 
     @app.exception_handler(Exception)
-    async def unexpected(request: Request, error: Exception) -> JSONResponse:
+    async def unexpected(request: Request, error: Exception) -> Response:
         log.exception("request.failed", path=request.url.path)
+        if pages.is_page(request):
+            return pages.error_page(request, 500, "something went wrong on our side; it was logged")
         return problem(500, "something went wrong on our side; it was logged", request.url.path)
 
     @app.exception_handler(HTTPException)
-    async def http(request: Request, error: HTTPException) -> JSONResponse:
+    async def http(request: Request, error: HTTPException) -> Response:
         detail = error.detail if isinstance(error.detail, str) else TITLES.get(error.status_code, "Error")
+        if pages.is_page(request) and error.status_code >= 400:
+            # A browser asking for an unknown address gets a page in the app's style, not JSON.
+            said = "There is no page at this address." if error.status_code == 404 else detail
+            return pages.error_page(request, error.status_code, said)
         response = problem(error.status_code, detail, request.url.path)
         for name, value in (error.headers or {}).items():
             response.headers[name] = value
