@@ -119,6 +119,24 @@ def test_approval_four_eyes_and_a_single_decision(container: Container) -> None:
     assert history["messages"][-1]["text"] == "Enjoy your 3 days off."
 
 
+def test_asking_for_changes_needs_a_comment_and_the_requester_reads_it(container: Container) -> None:
+    talk(container, "I need some days off", "3", user_id="emma", roles=["employee"])
+    [task] = container.approvals.pending("default")
+    with pytest.raises(UserError, match="needs a comment"):
+        container.approvals.decide(
+            tenant="default", approval_id=task["id"], outcome="changes_requested", by="max"
+        )
+    assert container.approvals.pending("default") != []  # nothing was decided
+    reply = container.approvals.decide(
+        tenant="default",
+        approval_id=task["id"],
+        outcome="changes_requested",
+        by="max",
+        comment="two days, not three",
+    )
+    assert "two days, not three" in reply.text
+
+
 def test_tenants_are_isolated(container: Container) -> None:
     talk(container, "what is my balance", conversation="shared-id", tenant="default")
     with pytest.raises(UserError, match="no conversation"):

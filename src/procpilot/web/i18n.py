@@ -79,6 +79,7 @@ TEXT: dict[str, dict[str, str]] = {
     "login_failed": {"en": "Wrong tenant, user name or password.", "zh": "租户、用户名或密码错误。"},
     "all_tenant": {"en": "Everyone in the tenant", "zh": "租户内全部"},
     "open": {"en": "Open", "zh": "打开"},
+    "say_what_to_change": {"en": "Say what should change", "zh": "请说明需要修改什么"},
     "from_a_tool": {"en": "from a tool", "zh": "来自工具"},
     "helpful": {"en": "Helpful", "zh": "有帮助"},
     "not_helpful": {"en": "Not helpful", "zh": "没有帮助"},

@@ -100,6 +100,9 @@ class ApprovalService:
         """Decide a task. For a held draft (a review), ``text`` replaces the draft when approved."""
         if outcome not in OUTCOMES:
             raise UserError(f"outcome must be one of {', '.join(OUTCOMES)}, not {outcome!r}")
+        if outcome == "changes_requested" and not comment.strip():
+            # The requester is told what to change: a request for changes without it says nothing.
+            raise UserError("asking for changes needs a comment that says what should change")
         with self.database.transaction() as c:
             repo = ProcessRepository(c, tenant)
             task = repo.approval(approval_id)
