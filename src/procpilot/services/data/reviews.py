@@ -4,6 +4,7 @@ kept, disagreements settled by one more reviewer; a reviewed turn becomes a conv
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 import yaml
@@ -96,12 +97,7 @@ class ReviewService:
         """One item: the turn, the conversation around it, the reviews so far."""
         with self.database.transaction() as c:
             repo = CollectionRepository(c, who.tenant)
-            item = repo.item(item_id)
-            if item is None:
-                raise NotFound(f"no review item {item_id}")
-            queue = repo.queue(item["queue_id"])
-            if queue is None or not _may_read(queue, who):
-                raise NotFound(f"no review item {item_id}")
+            item, queue = _item_and_queue(repo, item_id, lambda q: _may_read(q, who))
             turn = repo.turn(item["turn_id"])
             assert turn is not None
             history = ConversationRepository(c, who.tenant).messages(turn["conversation_id"])
@@ -151,14 +147,9 @@ class ReviewService:
             raise UserError("a submitted review needs an answer: intent, commands, slots or reply")
         with self.database.transaction() as c:
             repo = CollectionRepository(c, who.tenant)
-            item = repo.item(item_id)
-            if item is None:
-                raise NotFound(f"no review item {item_id}")
-            queue = repo.queue(item["queue_id"])
-            if queue is None or not (
-                who.can(Permission.REVIEW) and (_assigned(queue, who) or who.can(Permission.CURATE))
-            ):
-                raise NotFound(f"no review item {item_id}")
+            item, queue = _item_and_queue(
+                repo, item_id, lambda q: who.can(Permission.REVIEW) and _may_read(q, who)
+            )
             now = dt.datetime.now(dt.UTC)
             holder, until = item["lease_holder"], item["lease_until"]
             if holder and holder != who.id and until is not None and until > now:
@@ -221,6 +212,17 @@ class ReviewService:
         if queue is None or not (_assigned(queue, who) or who.can(Permission.CURATE)):
             raise NotFound(f"no review queue {queue_id}")
         return queue
+
+
+def _item_and_queue(
+    repo: CollectionRepository, item_id: int, allowed: Callable[[dict[str, Any]], bool]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The item and its queue, or NotFound when either is missing or not the caller's to see."""
+    item = repo.item(item_id)
+    queue = repo.queue(item["queue_id"]) if item is not None else None
+    if item is None or queue is None or not allowed(queue):
+        raise NotFound(f"no review item {item_id}")
+    return item, queue
 
 
 def _may_read(queue: dict[str, Any], who: Principal) -> bool:
