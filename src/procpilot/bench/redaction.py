@@ -86,6 +86,9 @@ TEMPLATES_EN = [
     "my IBAN is {IBAN}, name on the account {PERSON}",
     "Call me: {PHONE}. Email: {EMAIL}.",
     "Could {PERSON} approve my leave for next week?",
+    "my profile is at {URL} if that helps",
+    "I got a weird email linking to {URL}, is that you?",
+    "tracking page {URL} says delivered but nothing came",
 ]
 TEMPLATES_ZH = [
     "你好，我叫{PERSON_ZH}，想退掉上一个订单里的键盘。",
@@ -100,6 +103,7 @@ TEMPLATES_ZH = [
     "新地址：{ADDRESS_ZH}，电话{PHONE_ZH}",
     "姓名：{PERSON_ZH}，身份证{ID_ZH}，手机{PHONE_ZH}",
     "请联系{PHONE_ZH}，我下午都在",
+    "订单页面{URL}显示已送达，但我没收到",
 ]
 NONE_EN = [
     "I want to return the keyboard from order #W7678072.",
