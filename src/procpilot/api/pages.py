@@ -268,7 +268,7 @@ async def review_next(request: Request, queue_id: str, c: Services) -> Response:
     item = await run_in_threadpool(c.reviews.next_item, who, queue_id)
     flows: list[str] = []
     if item is not None and item["turn"]["pack"] in c.catalog.packs:
-        flows = [f.id for f in c.catalog.get(item["turn"]["pack"]).loaded.pack.user_flows()]
+        flows = [f["id"] for f in pack_service.describe(c.catalog, item["turn"]["pack"])["flows"]]
     return render(request, "review.html", who, queue=queue, item=item, flows=flows)
 
 

@@ -1,7 +1,7 @@
 """``procpilot data``: review queues, datasets built from reviewed turns, and their exports.
 
-The command line acts as procpilot itself on the server (an admin of the tenant), like
-``procpilot users``; exports are recorded under ``cli``.
+The command line acts as procpilot itself on the server (``system_principal``: an admin of the
+tenant), like ``procpilot users``; its exports are recorded under ``system``.
 """
 
 from __future__ import annotations

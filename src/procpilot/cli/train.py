@@ -9,7 +9,7 @@ import typer
 from rich.progress import TaskID
 
 from procpilot.cli.common import console, fail
-from procpilot.domain.access import Principal
+from procpilot.domain.access import system_principal
 from procpilot.domain.errors import ProcpilotError
 from procpilot.services.models import intent_models
 from procpilot.services.platform.container import build
@@ -32,10 +32,8 @@ def train_intents(
     reviewed = None
     if dataset is not None:
         container = build(Settings(), load_packs=False)
-        who = Principal(
-            container.settings.default_tenant, "cli", ("admin",), name="command line", via="system"
-        )
         try:
+            who = system_principal(container.settings.default_tenant)
             reviewed = (dataset, container.datasets.items(who, dataset))
         except ProcpilotError as error:
             fail(error)

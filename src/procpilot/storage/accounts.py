@@ -8,16 +8,12 @@ from typing import Any
 import sqlalchemy as sa
 
 from procpilot.domain.identifiers import check_id
+from procpilot.storage.database import aware
 from procpilot.storage.tables import api_keys, login_failures, roles, sessions, tenants, user_roles, users
 
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
-
-
-def _aware(value: dt.datetime) -> dt.datetime:
-    """SQLite hands back naive datetimes; every stored time is UTC."""
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 class AccountRepository:
@@ -197,7 +193,7 @@ class AccountRepository:
         if row is None:
             return None
         found = dict(row)
-        if _aware(found["expires_at"]) <= _now():
+        if aware(found["expires_at"]) <= _now():
             self.c.execute(sessions.delete().where(sessions.c.token_hash == token_hash))
             return None
         return found
@@ -223,7 +219,7 @@ class AccountRepository:
                 login_failures.c.failed_at > since,
             )
         ).scalars()
-        return sorted(_aware(r) for r in rows)
+        return sorted(aware(r) for r in rows)
 
     def reserve_attempt(self, tenant_id: str, username: str, since: dt.datetime) -> tuple[int, int]:
         """Record a log-in attempt as a failure before its password is checked, and count the

@@ -8,6 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from procpilot.storage.database import aware
 from procpilot.storage.tables import (
     conversations,
     dataset_exports,
@@ -24,12 +25,6 @@ from procpilot.storage.tables import (
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
-
-
-def _aware(value: dt.datetime | None) -> dt.datetime | None:
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=dt.UTC)  # SQLite gives naive UTC back
-    return value
 
 
 class CollectionRepository:
@@ -221,7 +216,7 @@ class CollectionRepository:
         if row is None:
             return None
         item = dict(row)
-        item["lease_until"] = _aware(item["lease_until"])
+        item["lease_until"] = aware(item["lease_until"]) if item["lease_until"] else None
         return item
 
     def items(self, queue_id: str, status: str | None = None) -> list[dict[str, Any]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,6 +13,11 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
+
+
+def aware(value: dt.datetime) -> dt.datetime:
+    """A stored time with its zone: SQLite hands datetimes back naive; every one was written in UTC."""
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 def sqlite_module() -> Any:

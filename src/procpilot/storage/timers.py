@@ -7,16 +7,12 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from procpilot.storage.database import aware
 from procpilot.storage.tables import timers
 
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
-
-
-def _utc(value: dt.datetime) -> dt.datetime:
-    """SQLite hands datetimes back without their zone; they were written in UTC."""
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 class TimerRepository:
@@ -44,7 +40,7 @@ class TimerRepository:
         if conversation_id:
             query = query.where(timers.c.conversation_id == conversation_id)
         rows = self.c.execute(query.order_by(timers.c.due_at)).mappings()
-        return [{**r, "due_at": _utc(r["due_at"])} for r in rows]
+        return [{**r, "due_at": aware(r["due_at"])} for r in rows]
 
     def mark_fired(self, timer_id: str) -> bool:
         result = self.c.execute(
@@ -60,7 +56,7 @@ class TimerRepository:
             .mappings()
             .first()
         )
-        return {**row, "due_at": _utc(row["due_at"])} if row else None
+        return {**row, "due_at": aware(row["due_at"])} if row else None
 
 
 def overdue(connection: sa.Connection, late_seconds: float, limit: int = 100) -> list[tuple[str, str]]:

@@ -38,10 +38,10 @@ NAME_KEYS = ("first_name", "last_name", "full_name", "display_name", "given_name
 
 
 class DatasetService:
-    def __init__(self, database: Database, redactor: Callable[[], Redactor] | None = None) -> None:
+    def __init__(self, database: Database, redactor: Callable[[], Redactor]) -> None:
         self.database = database
         self._made: Redactor | None = None
-        self._make = redactor or _default_redactor
+        self._make = redactor
 
     @property
     def redactor(self) -> Redactor:
@@ -260,12 +260,6 @@ class DatasetService:
                 {**e, "created_at": e["created_at"].isoformat()}
                 for e in CollectionRepository(c, who.tenant).exports(version_id)
             ]
-
-
-def _default_redactor() -> Redactor:
-    from procpilot.redaction.redactor import Redactor
-
-    return Redactor()
 
 
 def _clean_query(query: dict[str, Any]) -> dict[str, Any]:

@@ -7,12 +7,11 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
-import yaml
-
 from procpilot.domain.access import Permission, Principal
 from procpilot.domain.errors import NotFound, PermissionDenied, StateConflict, UserError
 from procpilot.domain.identifiers import check_id
 from procpilot.domain.review import SIGNALS, VERDICTS, check_signals, clean_answer, settle
+from procpilot.services.data import exports
 from procpilot.storage.collection import CollectionRepository
 from procpilot.storage.conversations import ConversationRepository
 from procpilot.storage.database import Database
@@ -176,33 +175,33 @@ class ReviewService:
         return {"id": item_id, "status": status, "answer": settled}
 
     def as_conversation_test(self, who: Principal, item_id: int) -> str:
-        """The reviewed conversation up to this turn as a conversation test of its pack (YAML):
-        the person's messages as they were; on the reviewed turn, what the reviewers settled (the
-        flow it asks for, the slots it gives, the reply it should get) as the expectations."""
+        """The reviewed conversation up to this turn as a conversation test of its pack (YAML),
+        written by the ``tests`` export: the person's messages as they were; on the reviewed turn,
+        what the reviewers settled (the flow, the slots, the reply) as the expectations."""
         item = self.item(who, item_id)
         if item["status"] != "done":
             raise UserError(f"review item {item_id} is not settled yet ({item['status']})")
-        settled = _settled(item)
-        steps: list[dict[str, Any]] = []
+        before = []
         for message in item["conversation"]:
-            if message["role"] != "user":
-                continue
-            steps.append({"user": message["text"]})
             if message["this_turn"]:
-                expect: dict[str, Any] = {}
-                if settled.get("intent") and settled["intent"] != "out_of_scope":
-                    expect["flow_started"] = settled["intent"]
-                if settled.get("slots"):
-                    expect["slots"] = settled["slots"]
-                if settled.get("reply"):
-                    expect["bot_contains"] = settled["reply"]
-                if expect:
-                    steps[-1]["expect"] = expect
                 break
-        name = f"reviewed turn {item['turn']['id']} ({', '.join(item['reasons'])})"
-        return yaml.safe_dump(
-            {"tests": [{"name": name, "steps": steps}]}, allow_unicode=True, sort_keys=False
+            before.append(
+                {"role": "user" if message["role"] == "user" else "assistant", "content": message["text"]}
+            )
+        turn = item["turn"]
+        text, _ = exports.tests(
+            [
+                {
+                    "turn_id": turn["id"],
+                    "history": before,
+                    "text": turn["text"],
+                    "commands": turn["commands"],
+                    "reviewed": True,
+                    "review": _settled(item),
+                }
+            ]
         )
+        return text
 
     def _reviewer_of(self, who: Principal, queue_id: str) -> dict[str, Any]:
         if not who.can(Permission.REVIEW):

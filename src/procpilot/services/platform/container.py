@@ -47,22 +47,6 @@ class SharedEncoder:
         return self._encoder
 
 
-class LazyRedactor:
-    """The redactor, made on first use (it loads spaCy: a server that never builds a dataset
-    never pays for it)."""
-
-    def __init__(self, spacy_model: str | None) -> None:
-        self.spacy_model = spacy_model
-        self._redactor: Any = None
-
-    def get(self) -> Any:
-        if self._redactor is None:
-            from procpilot.redaction.redactor import Redactor
-
-            self._redactor = Redactor(self.spacy_model)
-        return self._redactor
-
-
 @dataclass
 class Container:
     settings: Settings
@@ -170,7 +154,6 @@ def build(settings: Settings | None = None, *, load_packs: bool = True) -> Conta
     chats = ChatService(database, conversations)
     collection = CollectionService(database)
     conversations.collection = collection
-    redactor = LazyRedactor(settings.spacy_model)
     return Container(
         settings,
         database,
@@ -191,8 +174,15 @@ def build(settings: Settings | None = None, *, load_packs: bool = True) -> Conta
         Metrics(database),
         collection,
         ReviewService(database),
-        DatasetService(database, redactor.get),
+        DatasetService(database, lambda: redactor(settings.spacy_model)),
     )
+
+
+def redactor(spacy_model: str | None) -> Any:
+    """The redactor; imported when first asked for (it loads Presidio and spaCy)."""
+    from procpilot.redaction.redactor import Redactor
+
+    return Redactor(spacy_model)
 
 
 def default_worker_id() -> str:

@@ -8,7 +8,7 @@ Finance and approves claims above 500.
 
 from __future__ import annotations
 
-from procpilot.domain.access import Principal
+from procpilot.domain.access import system_principal
 from procpilot.services.access.accounts import AccountService
 from procpilot.services.data.reviews import ReviewService
 
@@ -47,9 +47,8 @@ DEMO_ACCOUNTS = (
 
 def ensure_demo_queue(reviews: ReviewService, tenant: str) -> None:
     """A review queue for the demo: replies rated down, and turns the assistant was unsure of."""
-    steward = Principal(tenant, "demo", ("data_steward",), name="demo set-up", via="system")
     reviews.save_queue(
-        steward,
+        system_principal(tenant),
         "needs-a-look",
         name="Replies rated down, and turns the assistant was unsure of",
         signals=["thumbs_down", "low_confidence", "clarification", "out_of_scope", "tool_error"],
