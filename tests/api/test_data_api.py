@@ -67,3 +67,15 @@ def test_rate_review_build_and_export_over_http(env: Env) -> None:
     assert other.get("/api/review/queues").json() == []
     assert stu.delete(f"/api/datasets/{version}").status_code == 204
     assert stu.get("/api/datasets").json() == []
+
+
+def test_an_id_too_large_for_the_database_is_refused_not_an_overflow(env: Env) -> None:
+    env.person("acme", "rex", ("reviewer",))
+    rex = env.login("acme", "rex")
+    assert rex.get("/api/review/items/13835058055198277632").status_code == 422
+    assert (
+        rex.post(
+            "/api/conversations/c1/messages/99999999999999999999/feedback", json={"rating": "up"}
+        ).status_code
+        == 422
+    )

@@ -61,7 +61,17 @@ def create_app(
         app.state.container = container
     problems.install(app)
     middleware.install(app, settings.max_body_bytes)
-    for module in (operations, sessions, conversations, processes, pack_routes, admin, knowledge, data, openai):
+    for module in (
+        operations,
+        sessions,
+        conversations,
+        processes,
+        pack_routes,
+        admin,
+        knowledge,
+        data,
+        openai,
+    ):
         app.include_router(module.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

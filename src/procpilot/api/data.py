@@ -9,7 +9,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import Field
 
 from procpilot.api.auth import Caller, Services
-from procpilot.api.schemas import ID, Strict
+from procpilot.api.schemas import ID, RowId, Strict
 
 router = APIRouter(tags=["data"])
 
@@ -42,7 +42,9 @@ class DatasetIn(Strict):
 
 
 @router.post("/api/conversations/{conversation_id}/messages/{message_id}/feedback")
-def rate(conversation_id: str, message_id: int, body: FeedbackIn, c: Services, who: Caller) -> dict[str, Any]:
+def rate(
+    conversation_id: str, message_id: RowId, body: FeedbackIn, c: Services, who: Caller
+) -> dict[str, Any]:
     """Rate one of the assistant's messages: up or down, a reason, a comment."""
     return c.collection.rate(who, conversation_id, message_id, body.rating, body.reason, body.comment)
 
@@ -66,18 +68,18 @@ def next_item(queue_id: str, c: Services, who: Caller) -> Any:
 
 
 @router.get("/api/review/items/{item_id}")
-def item(item_id: int, c: Services, who: Caller) -> dict[str, Any]:
+def item(item_id: RowId, c: Services, who: Caller) -> dict[str, Any]:
     return c.reviews.item(who, item_id)
 
 
 @router.post("/api/review/items/{item_id}")
-def review(item_id: int, body: ReviewIn, c: Services, who: Caller) -> dict[str, Any]:
+def review(item_id: RowId, body: ReviewIn, c: Services, who: Caller) -> dict[str, Any]:
     """Submit, skip or reject the item; 409 names who holds it when someone else does."""
     return c.reviews.review(who, item_id, body.verdict, body.answer)
 
 
 @router.get("/api/review/items/{item_id}/test")
-def as_test(item_id: int, c: Services, who: Caller) -> Response:
+def as_test(item_id: RowId, c: Services, who: Caller) -> Response:
     """The reviewed conversation as a conversation test of its pack (YAML)."""
     return Response(c.reviews.as_conversation_test(who, item_id), media_type="application/yaml")
 

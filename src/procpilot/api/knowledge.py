@@ -5,16 +5,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Path, Response, UploadFile
+from fastapi import APIRouter, File, Form, Response, UploadFile
 from fastapi.concurrency import run_in_threadpool
 
 from procpilot.api.auth import Caller, Services
-from procpilot.api.schemas import QuestionIn
+from procpilot.api.schemas import QuestionIn, RowId
 from procpilot.services.knowledge import MAX_UPLOAD_BYTES, answer_payload
 
 router = APIRouter(prefix="/api/knowledge", tags=["knowledge"])
 
-DocumentId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+DocumentId = RowId
 
 
 @router.get("/{collection}/documents")

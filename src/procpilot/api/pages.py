@@ -20,6 +20,7 @@ from fastapi.templating import Jinja2Templates
 
 from procpilot.api.auth import COOKIE, Services, check_csrf, identify
 from procpilot.api.resume import resume_after
+from procpilot.api.schemas import RowId
 from procpilot.api.sessions import set_cookie
 from procpilot.domain.access import Permission, Principal
 from procpilot.domain.errors import NotAuthenticated, TooManyAttempts, UserError
@@ -237,7 +238,7 @@ async def chat_stream(
 async def chat_rate(
     request: Request,
     conversation_id: str,
-    message_id: int,
+    message_id: RowId,
     c: Services,
     rating: Annotated[str, Form(pattern="^(up|down)$")],
     reason: Annotated[str | None, Form(max_length=32)] = None,
@@ -273,7 +274,7 @@ async def review_next(request: Request, queue_id: str, c: Services) -> Response:
 
 
 @router.post("/review/items/{item_id}")
-async def review_submit(request: Request, item_id: int, c: Services) -> Response:
+async def review_submit(request: Request, item_id: RowId, c: Services) -> Response:
     """A reviewer's answer from the review page: the label, corrected slots and commands, the
     reply as it should have been; only what the reviewer changed is a correction."""
     who = await person(request)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
+from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 ID = r"^[A-Za-z0-9_.@:-]+$"
+# A row id in a path (a document, a message, a review item): a positive 64-bit integer, as the
+# databases store them; a larger number is a 422, never an overflow in the driver.
+RowId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
 class Strict(BaseModel):

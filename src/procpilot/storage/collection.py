@@ -86,14 +86,6 @@ class CollectionRepository:
                 return dict(row)
         return None
 
-    def turns_of(self, conversation_id: str) -> list[dict[str, Any]]:
-        rows = self.c.execute(
-            sa.select(turns)
-            .where(turns.c.tenant_id == self.tenant, turns.c.conversation_id == conversation_id)
-            .order_by(turns.c.id)
-        ).mappings()
-        return [dict(r) for r in rows]
-
     def find_turns(
         self,
         *,
@@ -218,14 +210,6 @@ class CollectionRepository:
         item = dict(row)
         item["lease_until"] = aware(item["lease_until"]) if item["lease_until"] else None
         return item
-
-    def items(self, queue_id: str, status: str | None = None) -> list[dict[str, Any]]:
-        query = sa.select(review_items).where(
-            review_items.c.tenant_id == self.tenant, review_items.c.queue_id == queue_id
-        )
-        if status:
-            query = query.where(review_items.c.status == status)
-        return [dict(r) for r in self.c.execute(query.order_by(review_items.c.id)).mappings()]
 
     def lease_next(self, queue_id: str, reviewer: str, seconds: float) -> int | None:
         """Lease the oldest open (or disputed) item the reviewer has not answered or skipped and
