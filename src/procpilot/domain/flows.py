@@ -89,6 +89,8 @@ class ModelUse:
     top_p: float | None = None
     top_k: int | None = None
     max_tokens: int | None = None
+    # For ``commands``: ``instructed`` (a general model), or ``tuned`` for a model fine-tuned here.
+    prompt_format: str = "instructed"
 
 
 @dataclass(frozen=True)

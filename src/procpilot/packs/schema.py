@@ -295,6 +295,7 @@ def pack_schema() -> dict[str, Any]:
                         "top_p": {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
                         "top_k": {"type": "integer", "minimum": 0},
                         "max_tokens": {"type": "integer", "minimum": 1, "maximum": 8192},
+                        "prompt_format": {"enum": ["instructed", "tuned"]},
                     },
                     "additionalProperties": False,
                 },

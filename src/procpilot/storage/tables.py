@@ -344,6 +344,9 @@ turns = sa.Table(
     sa.Column("signals", sa.JSON, nullable=False),
     sa.Column("understood_by", sa.String(32), nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=_NOW),
+    # What the command generator would have read of the dialogue's state (active flow, the slot
+    # asked for, its options): a turn becomes a training example exactly as a model sees it.
+    sa.Column("context", sa.JSON),
     sa.Index("ix_turns_conversation", "tenant_id", "conversation_id", "id"),
     sa.Index("ix_turns_created", "tenant_id", "created_at"),
 )
@@ -456,4 +459,66 @@ dataset_exports = sa.Table(
     sa.Column("rows", sa.Integer, nullable=False),
     sa.Column("exported_by", sa.String(64), nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=_NOW),
+)
+
+
+# A model trained here: what it was trained from and with, its figures, and whether it serves.
+# Promoted per tenant, pack and use: a model learnt from one tenant's conversations serves only it.
+model_versions = sa.Table(
+    "model_versions",
+    metadata,
+    sa.Column("id", sa.String(100), primary_key=True),
+    sa.Column("tenant_id", sa.String(64), sa.ForeignKey("tenants.id"), nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("pack_id", sa.String(100), nullable=False),
+    sa.Column("use", sa.String(32), nullable=False),
+    sa.Column("base", sa.String(1000), nullable=False),
+    sa.Column("base_sha256", sa.String(64), nullable=False),
+    sa.Column("dataset_version", sa.String(100)),
+    sa.Column("settings", sa.JSON, nullable=False),
+    sa.Column("figures", sa.JSON, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("artifact", sa.String(1000), nullable=False),
+    sa.Column("created_by", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=_NOW),
+    sa.Column("decided_by", sa.String(64)),
+    sa.Column("decided_at", sa.DateTime(timezone=True)),
+    sa.Index("ix_model_versions_use", "tenant_id", "pack_id", "use", "status"),
+)
+
+# Who did what to a model version, when: trained, evaluated, promoted, refused, rolled back.
+model_events = sa.Table(
+    "model_events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("tenant_id", sa.String(64), sa.ForeignKey("tenants.id"), nullable=False),
+    sa.Column("version_id", sa.String(100), nullable=False),
+    sa.Column("action", sa.String(32), nullable=False),
+    sa.Column("actor", sa.String(64), nullable=False),
+    sa.Column("data", sa.JSON, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=_NOW),
+    sa.Index("ix_model_events_version", "tenant_id", "version_id", "id"),
+)
+
+# A training job: runs as a durable process (or in the CLI), resumes from its last checkpoint.
+training_jobs = sa.Table(
+    "training_jobs",
+    metadata,
+    sa.Column("id", sa.String(100), primary_key=True),
+    sa.Column("tenant_id", sa.String(64), sa.ForeignKey("tenants.id"), nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("pack_id", sa.String(100), nullable=False),
+    sa.Column("use", sa.String(32), nullable=False),
+    sa.Column("dataset_version", sa.String(100)),
+    sa.Column("settings", sa.JSON, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("step", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("total", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("stage", sa.String(32), nullable=False, server_default="queued"),
+    sa.Column("version_id", sa.String(100)),
+    sa.Column("error", sa.Text),
+    sa.Column("created_by", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=_NOW),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=_NOW),
+    sa.Index("ix_training_jobs_tenant", "tenant_id", "created_at"),
 )

@@ -261,7 +261,11 @@ class RuleUnderstanding:
         """Whether ``flow`` was a weak reading of ``text``: no match, another flow's, or one under
         the score a clear request reaches (for review: these are the turns to look at)."""
         match, _ = self._route(text.strip())
-        return match is None or match.flow != flow or match.score < getattr(self.intents, "digression", DIGRESSION)
+        return (
+            match is None
+            or match.flow != flow
+            or match.score < getattr(self.intents, "digression", DIGRESSION)
+        )
 
     def _route(self, text: str) -> tuple[Match | None, list[Match]]:
         """Which flow ``text`` asks for, with typos of the pack's words corrected first."""

@@ -91,7 +91,10 @@ TEXT: dict[str, dict[str, str]] = {
     "start_reviewing": {"en": "Review", "zh": "开始审核"},
     "sample": {"en": "sample", "zh": "抽样"},
     "no_queues": {"en": "No review queue is yours yet.", "zh": "暂时没有分配给你的审核队列。"},
-    "nothing_to_review": {"en": "Nothing left to review here. Thank you!", "zh": "这里已经没有待审核的内容了，谢谢！"},
+    "nothing_to_review": {
+        "en": "Nothing left to review here. Thank you!",
+        "zh": "这里已经没有待审核的内容了，谢谢！",
+    },
     "conversation": {"en": "Conversation", "zh": "对话"},
     "reasons": {"en": "Why it is here", "zh": "进入原因"},
     "earlier_reviews": {"en": "Earlier reviews", "zh": "之前的审核"},

@@ -147,6 +147,11 @@ class EmbeddedModel:
                 seconds=round(time.perf_counter() - started, 2),
             )
 
+    def close(self) -> None:
+        """Free the model (it loads again on the next call)."""
+        with self._lock:
+            self._server = None
+
     @property
     def server(self) -> Any:
         """The xllamacpp server (for benchmarks that compare against it directly)."""

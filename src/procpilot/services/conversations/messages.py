@@ -27,7 +27,7 @@ from procpilot.storage.database import Database
 from procpilot.storage.processes import ProcessRepository
 from procpilot.storage.snapshots import SnapshotRepository
 from procpilot.tools.runner import ToolRunner
-from procpilot.understanding.llm_commands import HybridUnderstanding, LLMCommandGenerator
+from procpilot.understanding.llm_commands import HybridUnderstanding, LLMCommandGenerator, command_context
 
 log = structlog.get_logger(__name__)
 
@@ -145,6 +145,7 @@ class ConversationService:
         understood_by = "rules"
         model_fallback = False
         understood_here = commands is None  # not a button's payload, nor commands given by a test
+        context = command_context(engine.expectation(state)) if self.collection is not None else None
         if commands is None:
             started = time.perf_counter()
             understanding = self._understanding(tenant, pack, conversation_id)
@@ -171,6 +172,7 @@ class ConversationService:
                 events=reply.events,
                 handed_off=reply.handed_off,
                 understood_by=understood_by,
+                context=context,
                 model_fallback=model_fallback and understood_by == "rules",
                 low_confidence=understood_here and self._weakly_routed(pack, text, reply.commands),
             )
@@ -207,7 +209,8 @@ class ConversationService:
         def ask(request: ChatRequest) -> ChatResponse:
             return models.call(assignment, request, tenant=tenant, conversation_id=conversation_id)
 
-        return HybridUnderstanding(LLMCommandGenerator(pack.loaded.pack, ask), pack.understanding)
+        generator = LLMCommandGenerator(pack.loaded.pack, ask, prompt_format=assignment.prompt_format)
+        return HybridUnderstanding(generator, pack.understanding)
 
     def _history(self, tenant: str, conversation_id: str) -> list[tuple[str, str]]:
         with self.database.transaction() as c:

@@ -33,6 +33,7 @@ class CollectionService:
         events: list[dict[str, Any]],
         handed_off: bool,
         understood_by: str,
+        context: dict[str, Any] | None = None,
         model_fallback: bool = False,
         low_confidence: bool = False,
     ) -> int | None:
@@ -71,6 +72,7 @@ class CollectionService:
                     replies=replies,
                     signals=signals,
                     understood_by=understood_by,
+                    context=context,
                 )
                 self._route(repo, pack_id, turn_id, signals)
                 return turn_id

@@ -168,6 +168,7 @@ class DatasetService:
                     "text": turn["text"],
                     "flow": turn["flow"],
                     "commands": turn["commands"],
+                    "context": turn.get("context"),
                     "slots": turn["slots"],
                     "tools": turn["tools"],
                     "reply": "\n".join(r["text"] for r in turn["replies"]),
@@ -187,7 +188,17 @@ class DatasetService:
                     },
                 }
                 # Ids that say where an item came from stay; everything people wrote is redacted.
-                for key in ("history", "text", "commands", "slots", "tools", "reply", "review", "ratings"):
+                for key in (
+                    "history",
+                    "text",
+                    "commands",
+                    "context",
+                    "slots",
+                    "tools",
+                    "reply",
+                    "review",
+                    "ratings",
+                ):
                     item[key] = self.redactor.redact_value(item[key], mask, names)
             except RedactionFailed as error:
                 raise RedactionFailed(f"turn {turn['id']} of conversation {cid}: {error}") from error

@@ -1,8 +1,9 @@
 """Which model serves which use, and every call's usage on record.
 
-Resolution for a use (generate, rephrase, commands, knowledge): the tenant's setting, else the
-pack's ``models:``, else the default (``generate`` uses the embedded model; the others use none,
-so the rule-based and extractive paths answer).
+Resolution for a use (generate, rephrase, commands, knowledge): the tenant's setting, else a model
+version trained here and promoted for the tenant, pack and use (``llm_training``), else the pack's
+``models:``, else the default (``generate`` uses the embedded model; the others use none, so the
+rule-based and extractive paths answer).
 """
 
 from __future__ import annotations
@@ -10,7 +11,10 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import structlog
 
@@ -36,6 +40,7 @@ class Assignment:
     model: ChatModel
     sampling: Sampling
     use: str
+    prompt_format: str = "instructed"  # how the command generator asks it (see llm_commands)
 
 
 class ModelRegistry:
@@ -45,6 +50,8 @@ class ModelRegistry:
         self.settings = settings
         self._models: dict[str, ChatModel] = dict(extra or {})
         self._lock = threading.Lock()
+        # (tenant, pack, use) -> the promoted model version, or None; set by the container.
+        self.promoted: Callable[[str, str, str], Any] | None = None
 
     def add(self, model: ChatModel) -> None:
         """Register a ready-made model (tests register ScriptedModel this way)."""
@@ -57,6 +64,20 @@ class ModelRegistry:
             model = self._build(name)
             self._models[name] = model
             return model
+
+    def tuned(self, version_id: str, path: Path) -> ChatModel:
+        """A model version trained here, served by the embedded provider (loaded once)."""
+        with self._lock:
+            if version_id not in self._models:
+                s = self.settings
+                self._models[version_id] = EmbeddedModel(
+                    path,
+                    name=version_id,
+                    parallel=s.llm_parallel,
+                    threads=s.llm_threads,
+                    context=s.llm_context,
+                )
+            return self._models[version_id]
 
     def _build(self, name: str) -> ChatModel:
         if name == "embedded":
@@ -83,6 +104,14 @@ class ModelRegistry:
     def assignment(self, tenant: str, pack: Pack, use: str) -> Assignment | None:
         """The model serving ``use`` for this tenant and pack, or None when none is configured."""
         override = self.settings.tenant_models.get(tenant, {}).get(use)
+        promoted = self.promoted(tenant, pack.id, use) if self.promoted and not override else None
+        if promoted is not None:
+            return Assignment(
+                self.tuned(promoted.version_id, promoted.path),
+                Sampling(temperature=0.0, max_tokens=160),
+                use,
+                promoted.prompt_format,
+            )
         chosen = ModelUse(**override) if override else pack.models.get(use) or DEFAULT_USES.get(use)
         if chosen is None or chosen.model == NONE:
             return None
@@ -92,7 +121,7 @@ class ModelRegistry:
             top_k=chosen.top_k,
             max_tokens=chosen.max_tokens or 256,
         )
-        return Assignment(self.get(chosen.model), sampling, use)
+        return Assignment(self.get(chosen.model), sampling, use, chosen.prompt_format)
 
 
 class ModelService:

@@ -42,6 +42,7 @@ from typing import Any
 import yaml
 
 from procpilot.domain.errors import ProcpilotError, UserError
+from procpilot.llm.providers.embedded import EmbeddedModel
 from procpilot.packs.loader import load_pack
 from procpilot.services.conversations.messages import Reply
 from procpilot.services.models import intent_models
@@ -205,11 +206,16 @@ def run_pack_tests(
     database_url: str | None = None,
     progress: Callable[[CaseResult], None] | None = None,
     understanding: str = "rules",
+    commands_model: Path | None = None,
+    prompt_format: str = "tuned",
 ) -> TestReport:
     """Run the pack's conversation tests, each in its own tenant with a fresh business database.
 
     ``understanding`` is ``rules`` (the example matcher) or ``classifier`` (an intent classifier
     trained for this run, exactly as ``procpilot train intents`` would train it).
+    ``commands_model``: a GGUF file that serves the ``commands`` use (the LLM command generator,
+    asked in ``prompt_format``), as a model version trained here would: the rules answer whenever
+    its commands are unusable.
     """
     if understanding not in ("rules", "classifier"):
         raise UserError(f"understanding must be 'rules' or 'classifier', not {understanding!r}")
@@ -233,6 +239,12 @@ def run_pack_tests(
             if runtime.loaded.pack.database_seed:
                 template = root / "template.sqlite"
                 seed_database(runtime, template)
+            if commands_model is not None:
+                container.models.registry.add(EmbeddedModel(commands_model, name="candidate", parallel=1))
+                uses = {
+                    "commands": {"model": "candidate", "temperature": 0.0, "prompt_format": prompt_format}
+                }
+                settings.tenant_models.update({f"t{index}": uses for index in range(len(cases))})
             results = []
             for index, (file, case) in enumerate(cases):
                 result = _run_case(container, runtime.id, file, case, f"t{index}", template)

@@ -15,6 +15,7 @@ from procpilot.services.data.collection import CollectionService
 from procpilot.services.data.datasets import DatasetService
 from procpilot.services.data.reviews import ReviewService
 from procpilot.services.knowledge import KnowledgeService, Progress
+from procpilot.services.models.llm_training import TrainingService
 from procpilot.services.models.routing import ModelRegistry, ModelService
 from procpilot.services.packs.catalog import PackCatalog, Workspace
 from procpilot.services.platform.idempotency import IdempotencyService
@@ -69,6 +70,7 @@ class Container:
     collection: CollectionService
     reviews: ReviewService
     datasets: DatasetService
+    training: TrainingService
     engine: DBOSEngine | None = None
 
     def start_processes(self, executor_id: str | None = None) -> DBOSEngine:
@@ -85,8 +87,10 @@ class Container:
                 executor_id=executor_id or self.settings.worker_id or default_worker_id(),
             )
             self.processes.register(registry())
+            self.training.register(registry())
             engine.launch()
             self.processes.attach(engine)
+            self.training.attach(engine)
             self.engine = engine
         return self.engine
 
@@ -118,6 +122,7 @@ class Container:
             self.engine.close()
             self.engine = None
             self.processes.engine = None
+            self.training.engine = None
         self.database.dispose()
 
 
@@ -154,6 +159,11 @@ def build(settings: Settings | None = None, *, load_packs: bool = True) -> Conta
     chats = ChatService(database, conversations)
     collection = CollectionService(database)
     conversations.collection = collection
+    datasets = DatasetService(database, lambda: redactor(settings.spacy_model))
+    training = TrainingService(
+        database, settings, lambda pack_id: catalog.get(pack_id).loaded.pack, datasets.items, pack_tests
+    )
+    registry.promoted = training.promoted
     return Container(
         settings,
         database,
@@ -174,8 +184,18 @@ def build(settings: Settings | None = None, *, load_packs: bool = True) -> Conta
         Metrics(database),
         collection,
         ReviewService(database),
-        DatasetService(database, lambda: redactor(settings.spacy_model)),
+        datasets,
+        training,
     )
+
+
+def pack_tests(pack: Any, commands_model: Path) -> dict[str, Any]:
+    """A pack's conversation tests with a GGUF file as its command generator (the gate's figure)."""
+    from procpilot.services.packs.conversation_tests import run_pack_tests
+
+    report = run_pack_tests(Path(pack.root), commands_model=commands_model)
+    total = len(report.results)
+    return {"tests": total, "tests_passed": round(report.passed / total, 4) if total else None}
 
 
 def redactor(spacy_model: str | None) -> Any:

@@ -41,6 +41,13 @@ class Settings(BaseSettings):
     llm_parallel: int = Field(default=4, description="Parallel slots: conversations generating at once.")
     llm_context: int = Field(default=2048, description="Context tokens per slot.")
     llm_timeout: float = Field(default=30.0, description="Seconds a model call may take.")
+    training_threads: int | None = Field(
+        default=None, description="Threads a training job uses (default: 1 on 2 cores, else 2)."
+    )
+    training_device: str = Field(
+        default="cpu",
+        description="Where training runs: cpu, cuda, cuda:N, or auto (a GPU if torch sees one).",
+    )
     models: dict[str, dict[str, Any]] = Field(
         default_factory=dict,
         description='OpenAI-compatible models by name, as JSON: {"big": {"base_url": "...", "model": "...", '
