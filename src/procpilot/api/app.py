@@ -20,6 +20,7 @@ from procpilot.api import (
     data,
     knowledge,
     middleware,
+    models,
     openai,
     operations,
     pages,
@@ -70,6 +71,7 @@ def create_app(
         admin,
         knowledge,
         data,
+        models,
         openai,
     ):
         app.include_router(module.router)

@@ -331,6 +331,68 @@ async def datasets_build(
     return _back("/datasets")
 
 
+# -- models -----------------------------------------------------------------------------------
+
+
+@router.get("/models", response_class=HTMLResponse)
+async def models_page(request: Request, c: Services) -> Response:
+    """Training jobs with their progress, model versions with their figures, promotion."""
+    who = await person(request)
+    jobs = await run_in_threadpool(c.training.jobs, who)
+    listed = await run_in_threadpool(c.training.versions, who, None)
+    versions = [await run_in_threadpool(c.training.version, who, v["id"]) for v in listed]
+    datasets = await run_in_threadpool(c.datasets.versions, who, None) if who.can(Permission.CURATE) else []
+    running = any(j["status"] in ("queued", "running") for j in jobs)
+    return render(request, "models.html", who, jobs=jobs, versions=versions, datasets=datasets[::-1],
+                  packs=sorted(c.catalog.packs), running=running)  # fmt: skip
+
+
+@router.post("/models/jobs")
+async def models_train(
+    request: Request,
+    c: Services,
+    pack: Annotated[str, Form(min_length=1, max_length=100)],
+    dataset: Annotated[str, Form(min_length=1, max_length=100)],
+    steps: Annotated[int, Form(ge=1, le=10000)] = 60,
+    run_tests: Annotated[str, Form(max_length=8)] = "",
+) -> Response:
+    """Start a training job; it runs on the worker, and the page follows it."""
+    who = await person(request)
+    settings = {"steps": steps}
+    await run_in_threadpool(
+        lambda: c.training.create_job(who, pack, dataset, settings=settings, run_tests=bool(run_tests))
+    )
+    return _back("/models")
+
+
+@router.post("/models/rollback")
+async def models_rollback(
+    request: Request,
+    c: Services,
+    pack: Annotated[str, Form(min_length=1, max_length=100)],
+    use: Annotated[str, Form(min_length=1, max_length=32)] = "commands",
+) -> Response:
+    who = await person(request)
+    await run_in_threadpool(c.training.rollback, who, pack, use)
+    return _back("/models")
+
+
+@router.post("/models/{version_id}/promote")
+async def models_promote(request: Request, version_id: str, c: Services) -> Response:
+    who = await person(request)
+    await run_in_threadpool(c.training.promote, who, version_id)
+    return _back("/models")
+
+
+@router.post("/models/{version_id}/reject")
+async def models_reject(
+    request: Request, version_id: str, c: Services, reason: Annotated[str, Form(min_length=1, max_length=500)]
+) -> Response:
+    who = await person(request)
+    await run_in_threadpool(c.training.reject, who, version_id, reason)
+    return _back("/models")
+
+
 # -- approvals --------------------------------------------------------------------------------
 
 

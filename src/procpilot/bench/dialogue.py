@@ -211,10 +211,13 @@ def bench_retail(
     progress: Callable[[Run], None] | None,
     limit: int | None = None,
     uses: dict[str, Any] | None = None,
+    select: Callable[[str], bool] | None = None,
 ) -> PackFigures:
+    """``select``: which scenario ids to run (all by default)."""
     runtime, template = _prepare(container, pack_dir)
     root = container.settings.data_dir
     scenarios = load_scenarios(tasks, pack_dir / "data" / "db.json")[:limit]
+    scenarios = [s for s in scenarios if select is None or select(s.id)]
     runs = []
     tables = ["users", "orders"]
     for scenario in scenarios:
@@ -265,10 +268,13 @@ def bench_workplace(
     progress: Callable[[Run], None] | None,
     limit: int | None = None,
     uses: dict[str, Any] | None = None,
+    select: Callable[[str], bool] | None = None,
 ) -> PackFigures:
     runtime, template = _prepare(container, pack_dir)
     runs = []
     for loaded in load_workplace_scenarios(scenarios_file)[:limit]:
+        if select is not None and not select(loaded.id):
+            continue
         for seed in range(seeds):
             # Each conversation its own copy: the employee settles what their words mean.
             scenario = dataclasses.replace(loaded, facts=dict(loaded.facts), approvals=[])

@@ -64,6 +64,45 @@ def dialogue(
     show([f.as_dict() for f in results], lambda r: dialogue_bench.figures(r, seeds, how), as_json)
 
 
+@bench.command("train")
+def train(
+    data: Annotated[Path, typer.Option(help="Folder with retail-shop/tasks_train.json.")] = Path(
+        "../shared/data"
+    ),
+    packs_dir: Annotated[
+        Path, typer.Option("--packs", help="Folder with the retail and workplace packs.")
+    ] = Path("packs"),
+    steps: Annotated[int, typer.Option(help="Optimiser steps.")] = 120,
+    batch_size: Annotated[int, typer.Option(help="Examples a step.")] = 8,
+    learning_rate: Annotated[float, typer.Option(help="Peak learning rate.")] = 5e-5,
+    threads: Annotated[int, typer.Option(help="Training threads.")] = 2,
+    limit: Annotated[
+        int | None, typer.Option(help="Only the first N dialogue scenarios of each pack.")
+    ] = None,
+    dialogue: Annotated[bool, typer.Option(help="Also run bench dialogue on the held-out scenarios.")] = True,
+    as_json: AsJson = False,
+) -> None:
+    """Fine-tune the embedded model as a command generator on the packs' recorded conversations;
+    commands exactly right on held-out turns and pass^1 on held-out scenarios, before and after."""
+    from procpilot.bench import train as train_bench
+
+    try:
+        report = train_bench.run_train_bench(
+            packs_dir=packs_dir,
+            data_dir=data,
+            steps=steps,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            threads=threads,
+            limit=limit,
+            dialogue=dialogue,
+            say=note,
+        )
+    except ProcpilotError as error:
+        fail(error)
+    show(report, train_bench.figures, as_json)
+
+
 @bench.command("load")
 def load_burst(
     conversations: Annotated[int, typer.Option(help="Conversations in the burst.")] = 200,

@@ -44,7 +44,7 @@ from procpilot.services.platform.settings import Settings
 from procpilot.storage.database import Database
 from procpilot.storage.training import CANDIDATE, PROMOTED, REJECTED, RETIRED, TrainingRepository
 from procpilot.training import command_examples, tuning
-from procpilot.understanding.llm_commands import TUNED
+from procpilot.understanding.llm_commands import INSTRUCTED, TUNED
 
 log = structlog.get_logger(__name__)
 
@@ -319,7 +319,8 @@ class TrainingService:
             with self.database.transaction() as c:
                 current = TrainingRepository(c, tenant).promoted(job["pack_id"], job["use"])
             baseline_path = Path(current["artifact"]) if current else Path(settings["base"])
-            baseline_format = (current or {}).get("settings", {}).get("prompt_format", TUNED)
+            # The untuned base is asked as a general model is: with the instructions.
+            baseline_format = current["settings"].get("prompt_format", TUNED) if current else INSTRUCTED
             candidate = self._figures(
                 pack, folder / "model.gguf", TUNED, held, bool(settings["run_tests"]), progress
             )

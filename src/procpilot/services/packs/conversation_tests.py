@@ -230,30 +230,43 @@ def run_pack_tests(
         try:
             if understanding == "classifier":
                 intent_models.train(load_pack(pack_dir).pack, container.encoder.get(), root)
-            runtime = container.catalog.add(pack_dir)
-            # The pack's documents are ingested here, before any conversation, as `procpilot setup`
-            # does: not inside a test's first question, where a busy machine runs past the search
-            # tool's time-out.
-            container.knowledge.sync_pack(runtime.loaded.pack)
-            template = None
-            if runtime.loaded.pack.database_seed:
-                template = root / "template.sqlite"
-                seed_database(runtime, template)
             if commands_model is not None:
                 container.models.registry.add(EmbeddedModel(commands_model, name="candidate", parallel=1))
                 uses = {
                     "commands": {"model": "candidate", "temperature": 0.0, "prompt_format": prompt_format}
                 }
                 settings.tenant_models.update({f"t{index}": uses for index in range(len(cases))})
-            results = []
-            for index, (file, case) in enumerate(cases):
-                result = _run_case(container, runtime.id, file, case, f"t{index}", template)
-                results.append(result)
-                if progress:
-                    progress(result)
+            runtime_id, results = run_cases_in(container, pack_dir, cases, "t", progress)
         finally:
             container.close()
-    return TestReport(runtime.id, results)
+    return TestReport(runtime_id, results)
+
+
+def run_cases_in(
+    container: Container,
+    pack_dir: Path,
+    cases: list[tuple[str, dict[str, Any]]],
+    prefix: str,
+    progress: Callable[[CaseResult], None] | None = None,
+) -> tuple[str, list[CaseResult]]:
+    """Run ``cases`` of the pack in ``pack_dir`` in a container, case n in tenant ``{prefix}{n}``
+    (the records stay in its database: a benchmark learns from them)."""
+    runtime = container.catalog.add(pack_dir)
+    # The pack's documents are ingested here, before any conversation, as `procpilot setup`
+    # does: not inside a test's first question, where a busy machine runs past the search
+    # tool's time-out.
+    container.knowledge.sync_pack(runtime.loaded.pack)
+    template = None
+    if runtime.loaded.pack.database_seed:
+        template = container.settings.data_dir / f"{runtime.id}-tests-template.sqlite"
+        seed_database(runtime, template)
+    results = []
+    for index, (file, case) in enumerate(cases):
+        result = _run_case(container, runtime.id, file, case, f"{prefix}{index}", template)
+        results.append(result)
+        if progress:
+            progress(result)
+    return runtime.id, results
 
 
 def _pending_task(container: Container, tenant: str, conversation_id: str | None) -> dict[str, Any] | None:
