@@ -60,7 +60,7 @@ def test_bad_bases_and_exports_say_what_is_wrong(tmp_path: Path) -> None:
     with pytest.raises(UserError, match="no base model"):
         load_base(tmp_path / "missing.gguf")
     (tmp_path / "weights.bin").write_text("x")
-    with pytest.raises(UserError, match="a .gguf file or a Hugging Face model folder"):
+    with pytest.raises(UserError, match=r"a \.gguf file or a Hugging Face model folder"):
         load_base(tmp_path / "weights.bin")
     with pytest.raises(UserError, match="holds no trained model"):
         export_gguf(tmp_path, tmp_path / "out.gguf")
