@@ -54,7 +54,7 @@ demo: install
 	@echo "    olga  / procpilot-demo   an employee: claim an expense or ask for leave in the workplace assistant"
 	@echo "    eva   / procpilot-demo   Olga's manager: approve it in Approvals, then see its timeline in Processes"
 	@echo "    admin / procpilot-admin  users, roles, API keys, tenants, every process"
-	@echo "    rita  / procpilot-demo   rate a reply down in a chat, then review it in Review and build a dataset in Datasets"
+	@echo "    rita  / procpilot-demo   review a reply rated down (Review), build a dataset (Datasets), train on it (Models)"
 	@echo "  any OpenAI client: base_url http://127.0.0.1:8000/v1, api_key from Admin > API keys, model retail"
 	@echo "  in a terminal: $(BIN)/procpilot chat --pack retail   (customer noah.brown7922@example.com, order #W7678072)"
 	@echo "  the API description (OpenAPI): http://127.0.0.1:8000/openapi.json"

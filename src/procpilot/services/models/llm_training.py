@@ -446,7 +446,7 @@ class TrainingService:
             repo = TrainingRepository(c, who.tenant)
             current = repo.promoted(pack_id, use)
             if current is None:
-                raise UserError(f"no model version is promoted for {pack_id} {use}")
+                raise UserError(f"nothing to roll back: no model version is promoted for {pack_id} {use}")
             replaced = next(
                 (
                     e["data"].get("replaces")

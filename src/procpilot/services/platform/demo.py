@@ -39,8 +39,8 @@ DEMO_ACCOUNTS = (
         DEMO_PASSWORD,
         "rita",
         "Rita Reviewer",
-        ("reviewer", "data_steward"),
-        "reviews rated-down replies at /review, builds datasets at /datasets",
+        ("reviewer", "data_steward", "model_steward"),
+        "reviews rated-down replies at /review, builds datasets at /datasets, trains models at /models",
     ),
 )
 
