@@ -31,6 +31,8 @@ $(HTMX): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	mkdir -p $(dir $(HTMX))
 	cp node_modules/htmx.org/dist/htmx.min.js $(HTMX)
+	# The API documentation page (/api/docs): Swagger UI, served by procpilot itself.
+	cp node_modules/swagger-ui-dist/swagger-ui-bundle.js node_modules/swagger-ui-dist/swagger-ui.css $(dir $(HTMX))
 
 assets: $(HTMX)
 
@@ -57,7 +59,7 @@ demo: install
 	@echo "    rita  / procpilot-demo   review a reply rated down (Review), build a dataset (Datasets), train on it (Models)"
 	@echo "  any OpenAI client: base_url http://127.0.0.1:8000/v1, api_key from Admin > API keys, model retail"
 	@echo "  in a terminal: $(BIN)/procpilot chat --pack retail   (customer noah.brown7922@example.com, order #W7678072)"
-	@echo "  the API description (OpenAPI): http://127.0.0.1:8000/openapi.json"
+	@echo "  the API, described: http://127.0.0.1:8000/api/docs (OpenAPI: /openapi.json)"
 	@echo ""
 	$(BIN)/procpilot serve
 

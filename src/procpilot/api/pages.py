@@ -15,7 +15,7 @@ from urllib.parse import quote, urlsplit
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response, StreamingResponse
 from fastapi.templating import Jinja2Templates
 
 from procpilot.api.auth import COOKIE, Services, check_csrf, identify
@@ -27,8 +27,9 @@ from procpilot.domain.errors import NotAuthenticated, TooManyAttempts, UserError
 from procpilot.services.access.accounts import parse_roles
 from procpilot.services.data.exports import FORMATS
 from procpilot.services.packs import management as pack_service
-from procpilot.web import TEMPLATES
+from procpilot.web import STATIC, TEMPLATES
 from procpilot.web.i18n import LANGUAGES, translator
+from procpilot.web.rendering import markdown
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=str(TEMPLATES))
@@ -44,6 +45,7 @@ def _when(value: Any) -> str:
 
 
 templates.env.filters["when"] = _when
+templates.env.filters["markdown"] = markdown
 
 
 class LoginRequired(Exception):
@@ -90,6 +92,17 @@ def error_page(request: Request, status: int, detail: str) -> Response:
 
 def _back(path: str) -> RedirectResponse:
     return RedirectResponse(path, status_code=303)
+
+
+@router.get("/api/docs", response_class=HTMLResponse, include_in_schema=False)
+async def api_docs(request: Request) -> Response:
+    """The API described by /openapi.json, readable in a browser (Swagger UI, served offline)."""
+    return templates.TemplateResponse(request, "api_docs.html", {})
+
+
+@router.get("/favicon.ico", include_in_schema=False)
+async def favicon() -> Response:
+    return FileResponse(STATIC / "favicon.svg", media_type="image/svg+xml")
 
 
 # -- logging in -------------------------------------------------------------------------------
@@ -403,6 +416,16 @@ async def approvals_page(request: Request, c: Services) -> Response:
     everything = await run_in_threadpool(c.approvals.inbox, who, None)
     decided = [task for task in everything if task["status"] != "pending"][-20:][::-1]
     return render(request, "approvals.html", who, pending=pending, decided=decided)
+
+
+@router.get("/approvals/count", response_class=HTMLResponse)
+async def approvals_count(request: Request, c: Services) -> Response:
+    """The badge on Approvals: how many tasks wait for this person (nothing when none)."""
+    who = await person(request)
+    pending = await run_in_threadpool(c.approvals.inbox, who, "pending")
+    label = translator(who.language)("pending_tasks")
+    html = f'<span class="count" title="{len(pending)} {label}">{len(pending)}</span>' if pending else ""
+    return HTMLResponse(html, headers={"Cache-Control": "no-store"})
 
 
 @router.post("/approvals/{approval_id}")

@@ -120,6 +120,13 @@ TEXT: dict[str, dict[str, str]] = {
     "export": {"en": "Export", "zh": "导出"},
     "holds_erased": {"en": "holds erased conversations", "zh": "含已删除的对话"},
     "models": {"en": "Models", "zh": "模型"},
+    "assistant_typing": {"en": "The assistant is writing…", "zh": "助手正在输入…"},
+    "not_sent": {"en": "The message was not sent.", "zh": "消息未发送。"},
+    "offline": {
+        "en": "The message was not sent: the server cannot be reached.",
+        "zh": "消息未发送：无法连接服务器。",
+    },
+    "pending_tasks": {"en": "waiting for you", "zh": "待你处理"},
     "models_intro": {
         "en": "Fine-tune the embedded model as a pack's command generator from a dataset; a new version serves only once it is promoted, and only when it is at least as good as the one it replaces.",
         "zh": "用数据集把内置模型微调为技能包的命令生成器；新版本只有在被发布、且不比它替换的版本差时才会启用。",

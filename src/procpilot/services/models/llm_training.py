@@ -223,7 +223,7 @@ class TrainingService:
     def _guarded(self, tenant: str, job_id: str, work: Callable[[], Any]) -> Any:
         try:
             return work()
-        except UserError as error:  # bad data or settings: the job fails with the reason
+        except Exception as error:  # the job shows failed, with the reason; the step fails too
             self._failed(tenant, job_id, error)
             raise
 

@@ -10,11 +10,45 @@
     var seen = parseInt(chat.dataset.after || "0", 10);
     var source = new EventSource(chat.dataset.stream + "?after=" + seen);
     function scroll() { list.scrollTop = list.scrollHeight; }
+    var button = form.querySelector("button[type=submit]");
+    var input = form.querySelector("input[name=text]");
+    // While the assistant works: a typing indicator, and Send disabled, until its reply arrives.
+    function typing(on) {
+      var shown = document.getElementById("typing");
+      if (on && !shown) {
+        list.insertAdjacentHTML("beforeend", '<div class="msg bot typing" id="typing" role="status" aria-label="' +
+          (chat.dataset.typing || "…") + '"><span class="dots"><span></span><span></span><span></span></span></div>');
+        scroll();
+      } else if (!on && shown) {
+        shown.remove();
+      }
+      form.setAttribute("aria-busy", on ? "true" : "false");
+      button.disabled = on;
+    }
+    function failed(text) {
+      typing(false);
+      var note = document.createElement("div");
+      note.className = "msg bot failed";
+      note.setAttribute("role", "alert");
+      note.textContent = text;
+      list.appendChild(note);
+      scroll();
+    }
+    form.addEventListener("htmx:beforeRequest", function () { typing(true); });
+    form.addEventListener("htmx:afterRequest", function (event) {
+      if (event.detail.successful) { typing(false); input.focus(); return; }
+      var detail = "";
+      try { detail = JSON.parse(event.detail.xhr.responseText).detail || ""; } catch (e) { detail = ""; }
+      failed((chat.dataset.failed || "The message was not sent.") + (detail ? " " + detail : ""));
+    });
+    form.addEventListener("htmx:sendError", function () { failed(chat.dataset.offline || "The message was not sent."); });
     source.addEventListener("message", function (event) {
       var id = parseInt(event.lastEventId || "0", 10);
       if (id && id <= seen) return;
       seen = id || seen;
-      list.insertAdjacentHTML("beforeend", event.data);
+      var shown = document.getElementById("typing");
+      if (shown) list.insertBefore(document.createRange().createContextualFragment(event.data), shown);
+      else list.insertAdjacentHTML("beforeend", event.data);
       scroll();
     });
     source.addEventListener("status", function (event) {
