@@ -141,3 +141,24 @@ def test_the_nlu_benchmark_few_shot(tmp_path: Path) -> None:
             writer.writerows(part)
     report = bench_nlu.run("banking77", tmp_path, shots=3)
     assert report["train_examples"] == 6 and report["shots"] == 3
+
+
+def test_training_again_with_nothing_changed_keeps_the_promoted_version(tmp_path: Path) -> None:
+    from procpilot.services.platform.settings import Settings
+    from tests.conftest import MINI
+
+    pack = tmp_path / "mini"
+    import shutil
+
+    shutil.copytree(MINI, pack)
+    settings = Settings(data_dir=tmp_path / "data", packs_dir=tmp_path)
+    first, fresh = intent_models.train_pack(pack, settings)
+    assert fresh
+    again, fresh = intent_models.train_pack(pack, settings)
+    assert not fresh and again.version == first.version
+    forced, fresh = intent_models.train_pack(pack, settings, force=True)
+    assert fresh and forced.version != first.version
+    flows = pack / "flows" / "others.yaml"
+    flows.write_text(flows.read_text().replace("[close my account]", "[close my account, shut my account]"))
+    changed, fresh = intent_models.train_pack(pack, settings)
+    assert fresh and changed.version not in (first.version, forced.version)

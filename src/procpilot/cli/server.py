@@ -9,7 +9,8 @@ from typing import Annotated
 
 import typer
 
-from procpilot.cli.common import console, document_progress, err
+from procpilot.cli.common import console, document_progress, err, fail
+from procpilot.domain.errors import ProcpilotError
 from procpilot.services.platform.container import build
 from procpilot.services.platform.demo import ensure_demo_accounts, ensure_demo_queue
 from procpilot.services.platform.logging import configure_logging
@@ -18,12 +19,17 @@ from procpilot.services.platform.settings import Settings
 
 def setup(
     demo: Annotated[bool, typer.Option("--demo", help="Also create the demo logins and print them.")] = False,
+    pack: Annotated[str | None, typer.Option(help="Set up this pack only.")] = None,
 ) -> None:
     """Create the database, load the packs, seed their business data and ingest their documents
     (safe to repeat: only new and changed documents are ingested again)."""
     container = build(Settings())
-    with document_progress("documents") as progress:
-        prepared = container.prepare(progress)
+    try:
+        with document_progress("documents") as progress:
+            prepared = container.prepare(progress, only=pack)
+    except ProcpilotError as error:
+        container.close()
+        fail(error)
     for line in prepared:
         console.print(f"  prepared {line}", highlight=False)
     if demo:
@@ -32,8 +38,8 @@ def setup(
         console.print(f"  demo logins (tenant {container.settings.default_tenant}):", highlight=False)
         for line in logins:
             console.print(f"    {line}", highlight=False)
-    for name, error in container.catalog.errors.items():
-        err.print(f"[yellow]refused pack {name}[/]: {error}", highlight=False)
+    for name, problem in container.catalog.errors.items():
+        err.print(f"[yellow]refused pack {name}[/]: {problem}", highlight=False)
     container.close()
 
 

@@ -27,6 +27,9 @@ def train_intents(
         str | None,
         typer.Option(help="Add the reviewed turns of this dataset version (procpilot data list)."),
     ] = None,
+    force: Annotated[
+        bool, typer.Option(help="Train even when nothing changed since the promoted version.")
+    ] = False,
 ) -> None:
     """Train the pack's intent classifier (embeddings + calibrated head + out-of-scope threshold),
     from the pack's examples and, with --dataset, the intents reviewers settled."""
@@ -58,11 +61,18 @@ def train_intents(
             bar.update(tasks[stage], completed=done, total=total)
 
         try:
-            trained = intent_models.train_pack(
-                pack, settings, promote=promote, progress=progress, dataset=reviewed
+            trained, fresh = intent_models.train_pack(
+                pack, settings, promote=promote, progress=progress, dataset=reviewed, force=force
             )
         except ProcpilotError as error:
             fail(error)
+    if not fresh:
+        console.print(
+            f"{trained.pack} intents: nothing changed since version {trained.version}, which stays"
+            " promoted (--force trains again)",
+            highlight=False,
+        )
+        return
     console.print(
         f"trained {trained.pack} intents version {trained.version}{' (promoted)' if promote else ''}"
     )

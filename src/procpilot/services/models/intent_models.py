@@ -9,6 +9,7 @@ out-of-scope threshold is chosen on a validation split plus out-of-scope queries
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import random
 import time
@@ -80,6 +81,33 @@ def out_of_scope_examples(pack: Pack, split: str = "validation") -> list[str]:
     return [line.strip() for line in source.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
+def data_fingerprint(pack: Pack, encoder_name: str, reviewed: Sequence[tuple[str, str]] = ()) -> str:
+    """A hash of everything a training run learns from: the same one means the same model."""
+    texts, labels = training_data(pack)
+    content = {
+        "examples": list(zip(texts, labels, strict=True)),
+        "reviewed": [list(pair) for pair in reviewed],
+        "out_of_scope": [out_of_scope_examples(pack, "training"), out_of_scope_examples(pack)],
+        "encoder": encoder_name,
+    }
+    return hashlib.sha256(json.dumps(content, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def unchanged(data_dir: Path, pack: Pack, fingerprint: str) -> TrainedModel | None:
+    """The promoted version when it was trained from exactly this data, else None."""
+    pointer = models_root(data_dir, pack.id) / "promoted.json"
+    if not pointer.is_file():
+        return None
+    version = json.loads(pointer.read_text())["version"]
+    meta = models_root(data_dir, pack.id) / version / "meta.json"
+    if not meta.is_file():
+        return None
+    found = json.loads(meta.read_text())
+    if found.get("fingerprint") != fingerprint:
+        return None
+    return TrainedModel(pack.id, version, meta.parent, found.get("metrics", {}))
+
+
 def models_root(data_dir: Path, pack_id: str) -> Path:
     return data_dir / "models" / pack_id / "intents"
 
@@ -94,6 +122,7 @@ def train(
     seed: int = 0,
     reviewed: Sequence[tuple[str, str]] = (),
     dataset: str | None = None,
+    fingerprint: str | None = None,
 ) -> TrainedModel:
     """Train, evaluate on a held-out split, refit on everything, save a new version.
 
@@ -168,6 +197,7 @@ def train(
                 "pack_version": pack.version,
                 "version": version,
                 "dataset": dataset,
+                "fingerprint": fingerprint or data_fingerprint(pack, encoder.name, reviewed),
                 "metrics": final.metrics,
             },
             indent=2,
@@ -226,23 +256,31 @@ def train_pack(
     promote: bool = True,
     progress: Callable[[str, int, int], None] | None = None,
     dataset: tuple[str, Sequence[dict[str, Any]]] | None = None,
-) -> TrainedModel:
-    """Train a pack's intents; ``dataset``: (version id, its items) adds the reviewed turns."""
+    force: bool = False,
+) -> tuple[TrainedModel, bool]:
+    """Train a pack's intents; ``dataset``: (version id, its items) adds the reviewed turns.
+    Returns the model and whether it was trained now: when the promoted version learnt from
+    exactly the same data (and ``force`` is not set), it is kept and nothing is trained."""
     pack = load_pack(folder).pack
     reviewed = reviewed_examples(pack, dataset[1]) if dataset else []
     if dataset and not reviewed:
         raise UserError(
             f"dataset {dataset[0]} has no reviewed turn of pack {pack.id!r} labelled with an intent"
         )
+    encoder = MiniLMEncoder(settings.embedding_model_path)
+    fingerprint = data_fingerprint(pack, encoder.name, reviewed)
+    if promote and not force and (kept := unchanged(settings.data_dir, pack, fingerprint)) is not None:
+        return kept, False
     return train(
         pack,
-        MiniLMEncoder(settings.embedding_model_path),
+        encoder,
         settings.data_dir,
         promote=promote,
         progress=progress,
         reviewed=reviewed,
         dataset=dataset[0] if dataset else None,
-    )
+        fingerprint=fingerprint,
+    ), True
 
 
 def promote_pack_version(settings: Settings, pack_id: str, version: str) -> None:

@@ -94,12 +94,16 @@ class Container:
             self.engine = engine
         return self.engine
 
-    def prepare(self, progress: Progress | None = None) -> list[str]:
-        """Create the business databases of every served pack for the default tenant, and bring
-        each pack's documents into its knowledge collection (only what changed)."""
+    def prepare(self, progress: Progress | None = None, only: str | None = None) -> list[str]:
+        """Create the business databases of every served pack (or pack ``only``) for the default
+        tenant, and bring each pack's documents into its knowledge collection (only what changed)."""
         prepared = []
         tenant = self.settings.default_tenant
+        if only is not None:
+            self.catalog.get(only)  # an unknown or refused pack is a clear error
         for runtime in self.catalog.packs.values():
+            if only is not None and runtime.id != only:
+                continue
             path = self.workspace.business_db(tenant, runtime)
             prepared.append(f"{runtime.id}: {path or 'no business database'}")
             report = self.knowledge.sync_pack(runtime.loaded.pack, progress=progress)
