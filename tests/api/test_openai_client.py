@@ -117,3 +117,30 @@ def test_choices_come_numbered_in_the_text_and_a_number_picks_one(served: tuple[
         model="mini", messages=[{"role": "user", "content": "2"}], extra_headers=header
     )
     assert declined.choices[0].message.content == "Okay, I won't send it."
+
+
+def test_usage_reports_the_model_calls_a_message_made(served: tuple[Env, str]) -> None:
+    from procpilot.llm.providers.scripted import ScriptedModel
+
+    env, url = served
+    client = client_for(env, url)
+    plain = client.chat.completions.create(
+        model="mini", messages=[{"role": "user", "content": "what is my balance"}]
+    )
+    assert plain.usage is not None and plain.usage.total_tokens == 0  # the rules understood: no model
+    answer = '{"commands": [{"command": "start_flow", "flow": "check_balance"}]}'
+    env.container.models.registry.add(ScriptedModel(lambda request: answer, name="understander"))
+    env.container.settings.tenant_models["acme"] = {"commands": {"model": "understander"}}
+    used = client.chat.completions.create(
+        model="mini", messages=[{"role": "user", "content": "how much have I got"}]
+    )
+    assert used.usage is not None and used.usage.completion_tokens > 0
+    assert used.usage.total_tokens == used.usage.prompt_tokens + used.usage.completion_tokens
+    stream = client.chat.completions.create(
+        model="mini",
+        messages=[{"role": "user", "content": "what is my balance please"}],
+        stream=True,
+        stream_options={"include_usage": True},
+    )
+    chunks = list(stream)
+    assert chunks[-1].usage is not None and chunks[-1].usage.completion_tokens > 0

@@ -68,6 +68,7 @@ async def chat_completions(
     ]
     if not chat or chat[-1][0] != "user" or not chat[-1][1].strip():
         raise UserError("the last message must be a user message with text")
+    mark = await run_in_threadpool(c.models.usage_mark, who.tenant)
     reply = await run_in_threadpool(
         c.chats.continue_chat,
         who,
@@ -79,6 +80,13 @@ async def chat_completions(
     completion_id = f"chatcmpl-{uuid.uuid4().hex}"
     created = int(time.time())
     headers = {CONVERSATION_HEADER: reply.conversation_id}
+    # The models this message made procpilot call (understanding, generation, answers); none: 0.
+    used = await run_in_threadpool(c.models.usage, who.tenant, reply.conversation_id, mark)
+    usage = {
+        "prompt_tokens": used["prompt_tokens"],
+        "completion_tokens": used["completion_tokens"],
+        "total_tokens": used["prompt_tokens"] + used["completion_tokens"],
+    }
     if not body.stream:
         return JSONResponse(
             {
@@ -89,7 +97,7 @@ async def chat_completions(
                 "choices": [
                     {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
                 ],
-                "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+                "usage": usage,
             },
             headers=headers,
         )
@@ -101,6 +109,10 @@ async def chat_completions(
                 completion_id, created, body.model, {"content": word if n == 0 else " " + word}, None
             )
         yield _chunk(completion_id, created, body.model, {}, "stop")
+        if body.stream_options and body.stream_options.get("include_usage"):
+            last = {"id": completion_id, "object": "chat.completion.chunk", "created": created,
+                    "model": body.model, "choices": [], "usage": usage}  # fmt: skip
+            yield f"data: {json.dumps(last)}\n\n"
         yield "data: [DONE]\n\n"
 
     return StreamingResponse(chunks(), media_type="text/event-stream", headers=headers)

@@ -125,4 +125,5 @@ class ChatCompletionIn(BaseModel):
     model: str = Field(min_length=1, max_length=100)
     messages: list[ChatMessageIn] = Field(min_length=1, max_length=500)
     stream: bool = False
+    stream_options: dict[str, Any] | None = None  # {"include_usage": true}: a last chunk with usage
     user: str | None = Field(default=None, max_length=200)

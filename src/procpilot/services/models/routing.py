@@ -183,6 +183,12 @@ class ModelService:
                 error=error,
             )
 
-    def usage(self, tenant: str, conversation_id: str | None = None) -> dict[str, int]:
+    def usage(self, tenant: str, conversation_id: str | None = None, after: int = 0) -> dict[str, int]:
+        """Calls and tokens of a tenant (or conversation); ``after``: only calls after that mark."""
         with self.database.transaction() as c:
-            return UsageRepository(c, tenant).totals(conversation_id)
+            return UsageRepository(c, tenant).totals(conversation_id, after)
+
+    def usage_mark(self, tenant: str) -> int:
+        """A mark to count the calls made from now on (``usage(..., after=mark)``)."""
+        with self.database.transaction() as c:
+            return UsageRepository(c, tenant).last_id()
