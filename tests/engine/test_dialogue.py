@@ -168,10 +168,13 @@ def test_a_question_mid_flow_is_answered_then_the_question_repeated(engine: Dial
     turn = engine.handle(DialogueState(), [StartFlow("transfer_money"), SetSlot("recipient", "Bob")])
     turn = engine.handle(turn.state, [AskKnowledge("what is the limit?")])
     assert isinstance(turn.effect, ToolCall) and turn.effect.tool == "search_knowledge"
-    citation = {"n": 1, "label": "Transfer limits", "url": "/api/knowledge/bank/documents/7"}
+    citation = {"n": 1, "label": "Transfer limits", "page": "/knowledge/bank/documents/7#chunk-3"}
     result = {"found": True, "text": "At most 1000. [1]", "citations": [citation]}
     done = engine.resume(turn.state, ToolResult(turn.effect.frame_id, turn.effect.step_id, True, result))
-    assert said(done) == "At most 1000. [1]\n[1] Transfer limits (/api/knowledge/bank/documents/7)\nHow much?"
+    assert (
+        said(done)
+        == "At most 1000. [1]\n[1] [Transfer limits](/knowledge/bank/documents/7#chunk-3)\nHow much?"
+    )
 
 
 def test_clarification_offers_the_candidates_as_buttons(engine: DialogueEngine) -> None:

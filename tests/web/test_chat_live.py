@@ -72,9 +72,22 @@ def test_typing_markdown_errors_and_the_badge(browser: Browser, chat_url: str) -
     expect(reply.locator("a[href^='javascript']")).to_have_count(0)
     shot(pia, "40-chat-markdown")
 
+    # A cited answer: the citation is a card that opens the document at its passage.
+    open_chat(pia, "when are branches open?", "9 to 5")
+    card = pia.locator(".msg.bot .md a[href^='/knowledge/mini/documents/']").last
+    expect(card).to_contain_text("Opening hours")
+    shot(pia, "45-chat-citation")
+    card.click()
+    expect(pia).to_have_url(re.compile(r"/knowledge/mini/documents/\d+#chunk-\d+$"))
+    expect(pia.locator("h1")).to_have_text("Transfer limits")
+    expect(pia.locator(".passage:target")).to_contain_text("Branches are open from 9 to 5")
+    shot(pia, "46-document-at-passage")
+    assert pia.goto("/knowledge/mini/documents/999").status == 404
+
     # While the message is on its way: the indicator, and Send disabled; then the reply, and not.
     held: list[Route] = []
     pia.route(re.compile(r"/chat/c_[^/]+/messages$"), lambda route: held.append(route))
+    open_chat(pia, "show me the formatted help", "Three things")
     pia.fill("#text", "I need some days off")
     pia.press("#text", "Enter")
     expect(pia.locator("#typing")).to_be_visible()

@@ -344,6 +344,17 @@ async def datasets_build(
     return _back("/datasets")
 
 
+# -- documents --------------------------------------------------------------------------------
+
+
+@router.get("/knowledge/{collection}/documents/{document_id}", response_class=HTMLResponse)
+async def document_page(request: Request, collection: str, document_id: RowId, c: Services) -> Response:
+    """A cited document as a person reads it; a citation opens it at its passage."""
+    who = await person(request)
+    found = await run_in_threadpool(c.knowledge.document, who.tenant, collection, document_id, who.roles)
+    return render(request, "document.html", who, document=found, collection=collection)
+
+
 # -- models -----------------------------------------------------------------------------------
 
 

@@ -446,6 +446,8 @@ def answer_payload(answer: Answer, collection: str) -> dict[str, Any]:
                 "source": p.source,
                 "document_id": p.document_id,
                 "url": f"/api/knowledge/{collection}/documents/{p.document_id}",
+                # The document as a person reads it, at the cited passage.
+                "page": f"/knowledge/{collection}/documents/{p.document_id}#chunk-{p.chunk_id}",
             }
             for p in answer.citations
         ],
