@@ -159,23 +159,33 @@ def test_log_in_return_claim_approve_and_read_the_timeline(browser: Browser, bas
     expect(olga.locator("#waiting")).to_have_count(0)
     shot(olga, "08-claim-told")
 
-    # The instance timeline is complete: every step, the tool call, the approval, with times.
+    # The instance timeline is complete and in words: every step, the tool call, the approval,
+    # with times and names; the technical record of each folded beside it.
     olga.click("#nav-processes")
     shot(olga, "09-processes")
-    olga.locator("tr", has_text="claim_expense").get_by_role("link").click()
+    row = olga.locator("tr", has_text="claim an expense")
+    expect(row).to_contain_text("completed")
+    expect(row).not_to_contain_text("e015")
+    row.get_by_role("link").click()
+    expect(olga.locator("h1")).to_have_text("claim an expense")
+    expect(olga.locator("#instance-status")).to_have_attribute("data-status", "completed")
     expect(olga.locator("#instance-status")).to_have_text("completed")
+    expect(olga.locator("#started-by")).not_to_have_text("e015")
     timeline = olga.locator("#timeline")
-    for kind in (
-        "flow.started",
-        "slot.set",
-        "approval.requested",
-        "approval.decided",
-        "tool.completed",
-        "flow.completed",
-    ):
-        expect(timeline.locator("code", has_text=kind).first).to_be_visible()
-    expect(timeline).to_contain_text("file_expense")
+    expect(timeline.locator("li.kind-flow-started .said")).to_have_text("Started: claim an expense")
+    expect(timeline.locator("li.kind-approval-decided .said")).to_contain_text(
+        "Eva Engel approved: “fine, thanks”"
+    )
+    expect(timeline.locator("li.kind-tool-completed .said", has_text="file expense: done")).to_have_count(1)
+    expect(timeline.locator("li.kind-flow-completed .said")).to_have_text("Done: claim an expense")
+    expect(timeline.locator("li.kind-slot-set").first).to_be_visible()
+    expect(timeline.locator("li.technical").first).to_be_hidden()
+    for kind in ("flow.started", "slot.set", "approval.requested", "approval.decided", "tool.completed"):
+        expect(timeline.locator("details code", has_text=kind).first).to_be_attached()
+    olga.check("#show-technical")
+    expect(timeline.locator("li.technical").first).to_be_visible()
     expect(olga.locator("table", has_text="fine, thanks")).to_contain_text("approved")
+    expect(olga.locator("table", has_text="fine, thanks")).to_contain_text("Eva Engel")
     shot(olga, "10-timeline")
 
 

@@ -15,6 +15,8 @@ from procpilot.domain.errors import NotFound, PermissionDenied, StateConflict, U
 from procpilot.services.conversations.chats import ChatService
 from procpilot.services.conversations.messages import ConversationService, Reply
 from procpilot.services.packs.catalog import PackCatalog
+from procpilot.services.processes.readable import sentence
+from procpilot.storage.accounts import AccountRepository
 from procpilot.storage.collection import CollectionRepository
 from procpilot.storage.conversations import ConversationRepository
 from procpilot.storage.database import Database
@@ -68,7 +70,7 @@ class InstanceService:
         if _sees_all(principal):
             with self.database.transaction() as c:
                 rows = ProcessRepository(c, principal.tenant).instances(status=status)
-            return list(reversed(rows))
+            return self._named(list(reversed(rows)), principal.tenant)
         deciding = self._deciding(principal)
         with self.database.transaction() as c:
             repo = ProcessRepository(c, principal.tenant)
@@ -77,7 +79,28 @@ class InstanceService:
                 if deciding
                 else repo.instances(user_id=principal.id, status=status)
             )
-        return [r for r in reversed(rows) if r["user_id"] == principal.id or r["id"] in deciding]
+        mine = [r for r in reversed(rows) if r["user_id"] == principal.id or r["id"] in deciding]
+        return self._named(mine, principal.tenant)
+
+    def _named(self, rows: list[dict[str, Any]], tenant: str) -> list[dict[str, Any]]:
+        """Each instance with its flow's title and the name of who started it."""
+        people: dict[str, str] = {}
+        with self.database.transaction() as c:
+            accounts = AccountRepository(c)
+            for user_id in {r["user_id"] for r in rows if r.get("user_id")}:
+                people[user_id] = (accounts.user(tenant, user_id) or {}).get("display_name") or user_id
+        out = []
+        for row in rows:
+            runtime = self.catalog.packs.get(row["pack_id"])
+            flow = runtime.loaded.pack.flows.get(row["flow_id"]) if runtime else None
+            out.append(
+                {
+                    **row,
+                    "flow_title": flow.title if flow else row["flow_id"],
+                    "started_by_name": people.get(row.get("user_id") or "", row.get("user_id") or "—"),
+                }
+            )
+        return out
 
     def _instance(self, principal: Principal, instance_id: str) -> dict[str, Any]:
         with self.database.transaction() as c:
@@ -142,7 +165,36 @@ class InstanceService:
                         }
                     )
             entries.sort(key=lambda e: e["at"])
-        return {**instance, "approvals": tasks, "entries": entries}
+        return self._readable({**instance, "approvals": tasks, "entries": entries}, principal.tenant)
+
+    def _readable(self, instance: dict[str, Any], tenant: str) -> dict[str, Any]:
+        """The names of people, the flow's title and a sentence for each entry (see ``readable``)."""
+        pack = (
+            self.catalog.packs[instance["pack_id"]].loaded.pack
+            if instance["pack_id"] in self.catalog.packs
+            else None
+        )
+        known: dict[str, str] = {}
+
+        def name(user_id: str | None) -> str:
+            if not user_id:
+                return "—"
+            if user_id not in known:
+                with self.database.transaction() as c:
+                    account = AccountRepository(c).user(tenant, user_id)
+                known[user_id] = (account or {}).get("display_name") or user_id
+            return known[user_id]
+
+        flow = pack.flows.get(instance["flow_id"]) if pack else None
+        for entry in instance["entries"]:
+            entry["said"] = sentence(entry, pack, instance["flow_id"], name)
+        for task in instance["approvals"]:
+            task["decided_by_name"] = name(task.get("decided_by")) if task.get("decided_by") else ""
+        return {
+            **instance,
+            "flow_title": flow.title if flow else instance["flow_id"],
+            "started_by_name": name(instance.get("user_id")),
+        }
 
     def start(
         self, principal: Principal, pack_id: str, flow_id: str, slots: dict[str, Any] | None = None
