@@ -394,19 +394,14 @@ class TrainingService:
         who.require(Permission.MODELS, "reading a model version")
         with self.database.transaction() as c:
             repo = TrainingRepository(c, who.tenant)
-            found = repo.version(version_id)
-            if found is None:
-                raise NotFound(f"no model version {version_id}")
-            return {**found, "events": repo.events(version_id)}
+            return {**_existing(repo, version_id), "events": repo.events(version_id)}
 
     def promote(self, who: Principal, version_id: str) -> dict[str, Any]:
         """Promote a candidate that passes the gate; a refusal is recorded and says why."""
         who.require(Permission.MODELS, "promoting a model")
         with self.database.transaction() as c:
             repo = TrainingRepository(c, who.tenant)
-            version = repo.version(version_id)
-            if version is None:
-                raise NotFound(f"no model version {version_id}")
+            version = _existing(repo, version_id)
             if version["status"] == PROMOTED:
                 raise UserError(f"{version_id} is promoted already")
             current = repo.promoted(version["pack_id"], version["use"])
@@ -431,9 +426,7 @@ class TrainingService:
         who.require(Permission.MODELS, "rejecting a model")
         with self.database.transaction() as c:
             repo = TrainingRepository(c, who.tenant)
-            version = repo.version(version_id)
-            if version is None:
-                raise NotFound(f"no model version {version_id}")
+            version = _existing(repo, version_id)
             if version["status"] != CANDIDATE:
                 raise UserError(f"{version_id} is {version['status']}, not a candidate")
             repo.set_status(version_id, REJECTED, who.id)
@@ -487,6 +480,13 @@ class TrainingService:
     def _forget(self, tenant: str, pack_id: str, use: str) -> None:
         with self._lock:
             self._promoted.pop((tenant, pack_id, use), None)
+
+
+def _existing(repo: TrainingRepository, version_id: str) -> dict[str, Any]:
+    found = repo.version(version_id)
+    if found is None:
+        raise NotFound(f"no model version {version_id}")
+    return found
 
 
 def gate(figures: dict[str, Any], promoted_id: str | None) -> dict[str, Any]:
