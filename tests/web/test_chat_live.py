@@ -115,6 +115,20 @@ def test_typing_markdown_errors_and_the_badge(browser: Browser, chat_url: str) -
     pia.press("#text", "Enter")
     expect(pia.locator(".msg.bot").last).to_contain_text("approval")
 
+    # The conversations, titled by what was asked first, with the last message; and searched.
+    pia.goto("/chat")
+    titles = pia.locator("#conversations .conversation .title")
+    expect(titles.first).to_have_text("show me the formatted help")
+    expect(pia.locator("#conversations")).to_contain_text("when are branches open?")
+    pia.fill("#search-chats input[name=q]", "Branches")
+    pia.click("#search-chats button")
+    expect(pia.locator("#conversations .conversation")).to_have_count(1)
+    expect(titles.first).to_have_text("when are branches open?")
+    pia.fill("#search-chats input[name=q]", "100%_nothing")
+    pia.click("#search-chats button")
+    expect(pia.locator("#no-conversations")).to_be_visible()
+    shot(pia, "47-conversations-searched")
+
     # Max, a manager, sees one task waiting on the Approvals badge.
     mx = log_in(browser, chat_url, "max", PASSWORD)
     expect(mx.locator("#approvals-count .count")).to_have_text("1")

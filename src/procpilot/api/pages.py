@@ -165,10 +165,12 @@ async def language(request: Request, c: Services, language: Annotated[str, Form(
 
 
 @router.get("/chat", response_class=HTMLResponse)
-async def chat_index(request: Request, c: Services) -> Response:
+async def chat_index(
+    request: Request, c: Services, q: Annotated[str, Query(max_length=200)] = ""
+) -> Response:
     who = await person(request)
-    mine = await run_in_threadpool(c.chats.listing, who)
-    return render(request, "chat_index.html", who, packs=c.catalog.summary(), conversations=mine)
+    mine = await run_in_threadpool(lambda: c.chats.listing(who, search=q))
+    return render(request, "chat_index.html", who, packs=c.catalog.summary(), conversations=mine, q=q)
 
 
 @router.post("/chat")

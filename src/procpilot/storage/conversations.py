@@ -131,8 +131,12 @@ class ConversationRepository:
         found = self.c.execute(sa.select(conversations.c.id).where(conversations.c.id == conversation_id))
         return found.scalar() is not None
 
-    def listing(self, user_id: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
-        """The tenant's conversations, newest first; only ``user_id``'s when given."""
+    def listing(
+        self, user_id: str | None = None, limit: int = 100, search: str | None = None
+    ) -> list[dict[str, Any]]:
+        """The tenant's conversations, newest first; only ``user_id``'s when given; only those with
+        a message containing ``search`` (any case) when given. Each with its ``title`` (the first
+        thing the person wrote) and ``preview`` (the last message)."""
         query = sa.select(
             conversations.c.id,
             conversations.c.pack_id,
@@ -144,8 +148,47 @@ class ConversationRepository:
         ).where(conversations.c.tenant_id == self.tenant)
         if user_id is not None:
             query = query.where(conversations.c.user_id == user_id)
-        rows = self.c.execute(query.order_by(conversations.c.updated_at.desc()).limit(limit)).mappings()
-        return [dict(r) for r in rows]
+        if search:
+            pattern = "%" + search.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            query = query.where(
+                sa.exists().where(
+                    messages.c.tenant_id == self.tenant,
+                    messages.c.conversation_id == conversations.c.id,
+                    sa.func.lower(messages.c.text).like(pattern, escape="\\"),
+                )
+            )
+        rows = [
+            dict(r)
+            for r in self.c.execute(query.order_by(conversations.c.updated_at.desc()).limit(limit)).mappings()
+        ]
+        ids = [r["id"] for r in rows]
+        if not ids:
+            return rows
+        ends = self.c.execute(
+            sa.select(
+                messages.c.conversation_id,
+                sa.func.min(sa.case((messages.c.role == "user", messages.c.id))),
+                sa.func.max(messages.c.id),
+            )
+            .where(messages.c.tenant_id == self.tenant, messages.c.conversation_id.in_(ids))
+            .group_by(messages.c.conversation_id)
+        ).all()
+        wanted = {i for _, first, last in ends for i in (first, last) if i is not None}
+        texts = (
+            dict(
+                self.c.execute(
+                    sa.select(messages.c.id, messages.c.text).where(messages.c.id.in_(wanted))
+                ).all()
+            )
+            if wanted
+            else {}
+        )
+        by_conversation = {cid: (texts.get(first), texts.get(last)) for cid, first, last in ends}
+        for row in rows:
+            first, last = by_conversation.get(row["id"], (None, None))
+            row["title"] = first or ""
+            row["preview"] = last or ""
+        return rows
 
     def by_digest(self, digest: str) -> str | None:
         found = self.c.execute(

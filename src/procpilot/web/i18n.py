@@ -159,6 +159,12 @@ TEXT: dict[str, dict[str, str]] = {
     "tl_other": {"en": "{kind}", "zh": "{kind}"},
     "tl_confirmed": {"en": "Confirmed", "zh": "已确认"},
     "tl_declined": {"en": "Said no to the summary", "zh": "否定了摘要"},
+    "search_chats": {"en": "Search your conversations", "zh": "搜索你的对话"},
+    "search": {"en": "Search", "zh": "搜索"},
+    "no_match": {"en": "No conversation has those words.", "zh": "没有包含这些词的对话。"},
+    "status_active": {"en": "active", "zh": "进行中"},
+    "status_closed": {"en": "closed", "zh": "已关闭"},
+    "status_handed_off": {"en": "with a person", "zh": "已转人工"},
     "pending_tasks": {"en": "waiting for you", "zh": "待你处理"},
     "models_intro": {
         "en": "Fine-tune the embedded model as a pack's command generator from a dataset; a new version serves only once it is promoted, and only when it is at least as good as the one it replaces.",

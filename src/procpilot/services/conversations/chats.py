@@ -118,14 +118,15 @@ class ChatService:
         return self.conversations.events(tenant=principal.tenant, conversation_id=conversation_id)
 
     def listing(
-        self, principal: Principal, *, everyone: bool = False, limit: int = 100
+        self, principal: Principal, *, everyone: bool = False, limit: int = 100, search: str | None = None
     ) -> list[dict[str, Any]]:
-        """The principal's conversations; the tenant's with ``everyone`` (needs ``read_all``)."""
+        """The principal's conversations (titled by the first request, with the last message as a
+        preview); the tenant's with ``everyone`` (needs ``read_all``); ``search``: words in them."""
         if everyone:
             principal.require(Permission.READ_ALL, "listing everyone's conversations")
         with self.database.transaction() as c:
             return ConversationRepository(c, principal.tenant).listing(
-                None if everyone else principal.id, limit=limit
+                None if everyone else principal.id, limit=limit, search=(search or "").strip()[:200] or None
             )
 
     # -- OpenAI-compatible chats: the client resends the whole chat every time ----------------
