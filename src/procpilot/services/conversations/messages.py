@@ -145,14 +145,15 @@ class ConversationService:
         understood_by = "rules"
         model_fallback = False
         understood_here = commands is None  # not a button's payload, nor commands given by a test
-        context = command_context(engine.expectation(state)) if self.collection is not None else None
+        expectation = engine.expectation(state)  # read once: for understanding and for the record
+        context = command_context(expectation) if self.collection is not None else None
         if commands is None:
             started = time.perf_counter()
             understanding = self._understanding(tenant, pack, conversation_id)
             history = (
                 self._history(tenant, conversation_id) if understanding is not pack.understanding else []
             )
-            commands = understanding.understand(text, engine.expectation(state), history)
+            commands = understanding.understand(text, expectation, history)
             understanding_seconds = time.perf_counter() - started
             understood_by = str(getattr(understanding, "last_source", "rules"))
             model_fallback = understanding is not pack.understanding
