@@ -65,7 +65,7 @@ async def ask(collection: str, body: QuestionIn, c: Services, who: Caller) -> di
         c.knowledge.search, who.tenant, collection, body.question, labels=who.roles, mode=body.mode
     )
     return {
-        **answer_payload(answer, collection),
+        **answer_payload(answer, collection, body.question),
         "passages": [
             {"n": p.n, "label": p.label, "source": p.source, "document_id": p.document_id, "text": p.text}
             for p in passages

@@ -5,6 +5,7 @@ Each benchmark lives in ``procpilot.bench``; this module only reads the options 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated
 
@@ -187,13 +188,26 @@ def kb(
     database_url: Annotated[
         str | None, typer.Option(help="Run on this database (default: a temporary SQLite).")
     ] = None,
+    keep: Annotated[
+        bool, typer.Option(help="Reuse the documents an earlier run ingested into --database-url.")
+    ] = False,
+    calibrate: Annotated[
+        bool,
+        typer.Option(
+            help="Fit the re-ranker and the 'nothing found' threshold on bench/dev.yaml and save them."
+        ),
+    ] = False,
     as_json: AsJson = False,
 ) -> None:
-    """Retrieval recall@5, MRR and queries per second: full text, vectors, and both fused."""
+    """Retrieval (recall@1/@5, MRR) by each search, answers (the asked fact, refusals), time per question."""
     from procpilot.bench import kb as kb_bench
 
     try:
-        report = kb_bench.run(pack, database_url=database_url, progress=note)
+        if calibrate:
+            fitted = kb_bench.calibrate(pack, database_url=database_url, keep=keep, progress=note)
+            typer.echo(json.dumps(fitted, indent=2, default=float))
+            return
+        report = kb_bench.run(pack, database_url=database_url, keep=keep, progress=note)
     except ProcpilotError as error:
         fail(error)
     show(report, kb_bench.figures, as_json)

@@ -116,6 +116,20 @@ def _visit(frame: Frame, step: Step) -> int:
     return int(visits[step.id])
 
 
+def _buttons_from(slots: dict[str, Any], path: str) -> list[dict[str, str]]:
+    """Buttons a tool's result lists: items with a ``title`` (and a ``payload``, else the title)."""
+    data: Any = slots
+    for part in path.split("."):
+        data = data.get(part) if isinstance(data, dict) else None
+    if not isinstance(data, list):
+        return []
+    out = []
+    for item in data:
+        if isinstance(item, dict) and item.get("title"):
+            out.append({"title": str(item["title"]), "payload": str(item.get("payload") or item["title"])})
+    return out
+
+
 def _buttons(turn: TurnContext, frame: Frame, step: CollectStep) -> list[dict[str, str]]:
     slot = turn.flow(frame).slots[step.slot]
     if slot.type == "boolean":
@@ -171,6 +185,8 @@ def _run(turn: TurnContext, frame: Frame, step: Step) -> None:
         turn.utter(turn.render(step.prompt, frame), frame, _YES_NO)
     elif isinstance(step, RespondStep):
         buttons = [{"title": b, "payload": b} for b in step.buttons]
+        if step.buttons_from:
+            buttons = _buttons_from(frame.slots, step.buttons_from)
         if frame.flow_id == "pattern_clarification":
             buttons = [{"title": c, "payload": c} for c in frame.context.get("candidates", [])]
         turn.utter(turn.render(step.text, frame), frame, buttons)

@@ -4,6 +4,8 @@ Two ways to answer:
 
     extractive  the best passage, cut to the sentences around the one that answers best, which is
                 highlighted (``**...**``). Works with no language model, so with the small embedded one.
+                ``from_document`` reads every passage of the best document and quotes the sentences
+                that answer best, up to two from different sections, each cited.
     written     a capable model writes the answer from the numbered passages; ``check_written``
                 accepts it only if it cites at least one passage and every cited number exists.
 
@@ -14,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from procpilot.knowledge.retrieval import query_terms
 
@@ -48,6 +50,8 @@ class Answer:
     model: str | None = None
     note: str = ""
     passages: tuple[Passage, ...] = field(default=(), repr=False)
+    restricted: bool = False  # not found here, but documents the asker may not read hold it
+    choices: tuple[tuple[int, str], ...] = ()  # (document id, title): which one the question means
 
 
 NOT_FOUND = "NOT FOUND"
@@ -108,17 +112,8 @@ def lexical_scores(question: str, candidates: Sequence[str]) -> list[float]:
 SentenceScorer = Callable[[str, Sequence[str]], Sequence[float]]
 
 
-def extractive(
-    question: str, passage: Passage, *, scorer: SentenceScorer | None = None, window_chars: int = 420
-) -> Answer:
-    """The passage's best sentence for ``question``, highlighted, with its neighbours for context."""
-    parts = sentences(passage.text)
-    if not parts:
-        return Answer(False, "", passages=(passage,))
-    lexical = lexical_scores(question, parts)
-    semantic = list(scorer(question, parts)) if scorer else [0.0] * len(parts)
-    combined = [s + 0.05 * w for s, w in zip(semantic, lexical, strict=True)]
-    best = max(range(len(parts)), key=lambda i: (combined[i], -i))
+def _window(parts: Sequence[str], best: int, window_chars: int) -> str:
+    """The sentence ``best`` highlighted, with neighbours for context up to ``window_chars``."""
     start, end = best, best + 1
     # A lead-in that ends with ':' needs the list after it; otherwise widen both ways while short.
     while end < len(parts) and (parts[end - 1].endswith(":") or parts[best].endswith(":")):
@@ -141,7 +136,62 @@ def extractive(
         text = "… " + text
     if end < len(parts):
         text += " …"
+    return text
+
+
+def _sentence_scores(question: str, parts: Sequence[str], scorer: SentenceScorer | None) -> list[float]:
+    lexical = lexical_scores(question, parts)
+    semantic = list(scorer(question, parts)) if scorer else [0.0] * len(parts)
+    return [s + 0.05 * w for s, w in zip(semantic, lexical, strict=True)]
+
+
+def extractive(
+    question: str, passage: Passage, *, scorer: SentenceScorer | None = None, window_chars: int = 420
+) -> Answer:
+    """The passage's best sentence for ``question``, highlighted, with its neighbours for context."""
+    parts = sentences(passage.text)
+    if not parts:
+        return Answer(False, "", passages=(passage,))
+    combined = _sentence_scores(question, parts, scorer)
+    best = max(range(len(parts)), key=lambda i: (combined[i], -i))
+    text = _window(parts, best, window_chars)
     return Answer(True, f"{text} [{passage.n}]", (passage,), parts[best], "extractive", passages=(passage,))
+
+
+def from_document(
+    question: str,
+    passages: Sequence[Passage],
+    *,
+    scorer: SentenceScorer | None = None,
+    window_chars: int = 420,
+    second_within: float = 0.06,
+) -> Answer:
+    """An answer from every passage of one document: the best sentence with its context, and the
+    best one of another section too when it answers nearly as well (a fact the question asks for
+    is often stated in two places, or split between them). Each quoted passage is cited."""
+    located = [(k, parts) for k, parts in ((k, sentences(p.text)) for k, p in enumerate(passages)) if parts]
+    if not located:
+        return Answer(False, "", passages=tuple(passages))
+    flat = [(k, i, part) for k, parts in located for i, part in enumerate(parts)]
+    scores = _sentence_scores(question, [f[2] for f in flat], scorer)
+    order = sorted(range(len(flat)), key=lambda j: (-scores[j], j))
+    quoted = [order[0]]
+    for j in order[1:]:
+        if scores[order[0]] - scores[j] > second_within:
+            break
+        if flat[j][0] != flat[order[0]][0]:
+            quoted.append(j)
+            break
+    texts, cited = [], []
+    for n, j in enumerate(quoted, start=1):
+        k, i, _ = flat[j]
+        parts = dict(located)[k]
+        passage = replace(passages[k], n=n)
+        cited.append(passage)
+        texts.append(f"{_window(parts, i, window_chars if n == 1 else window_chars // 2)} [{n}]")
+    return Answer(
+        True, "\n\n".join(texts), tuple(cited), flat[order[0]][2], "extractive", passages=tuple(passages)
+    )
 
 
 def _join(parts: Sequence[str]) -> str:

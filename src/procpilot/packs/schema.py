@@ -134,7 +134,7 @@ _STEPS = {
         review={"type": "boolean"},
         send={"type": "boolean"},
     ),
-    "respond": _step("respond", _TEXT, buttons={"type": "array", "items": _TEXT}),
+    "respond": _step("respond", _TEXT, buttons={"type": "array", "items": _TEXT}, buttons_from=_TEXT),
     "wait": _step("wait", _TEXT),
     "call_flow": _step("call_flow", _ID),
     "handoff": _step(

@@ -9,6 +9,7 @@ chunking and embedding model) is unchanged and removes those whose file is gone.
 from __future__ import annotations
 
 import hashlib
+import re
 import tempfile
 import threading
 import time
@@ -30,11 +31,15 @@ from procpilot.knowledge.answers import (
     Passage,
     check_written,
     cited_numbers,
-    extractive,
+    from_document,
+    sentences,
     written_prompt,
 )
 from procpilot.knowledge.documents import FORMATS
-from procpilot.knowledge.retrieval import fuse, query_terms
+from procpilot.knowledge.ranking import Calibration, Candidate, coverage, features, weighted_terms
+from procpilot.knowledge.retrieval import STOP_WORDS, fuse, query_terms
+from procpilot.knowledge.siblings import siblings
+from procpilot.knowledge.vocabulary import Vocabulary, stem
 from procpilot.llm import ChatRequest, ModelError
 from procpilot.packs.loader import load_pack
 from procpilot.services.models.routing import ModelService
@@ -48,10 +53,38 @@ from procpilot.understanding.embeddings import Encoder, EncoderUnavailable
 log = structlog.get_logger(__name__)
 
 CHUNKING = "chunk-v1:900"  # part of every fingerprint: changing the chunker re-ingests
-MODES = ("hybrid", "fts", "vector")
+MODES = ("hybrid", "fts", "vector", "rrf")
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 
 Progress = Callable[[int, int, str], None]
+GENERIC = frozenset(stem(w) for w in STOP_WORDS)
+# The calibrated "nothing found" decision reads how rare a question's words are in the collection and
+# how far the best document leads the rest; in a handful of documents neither means much, so small
+# collections keep the plain similarity floor.
+CALIBRATED_FROM = 200  # chunks
+VECTOR_CACHE = 200_000  # sentence and title embeddings kept (384 floats each: about 300 MB at most)
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """What a search found: the question as searched (misspellings corrected), the passages best
+    first, and the signals the "nothing found" decision reads."""
+
+    query: str
+    terms: list[str]
+    corrected: dict[str, str]
+    passages: list[Passage]
+    signals: tuple[float, ...] = ()
+    vectors: bool = False
+    features: Any = None  # the ranker's features of each passage, in their order (for calibration)
+    chunks: int = 0  # in the collection
+
+
+@dataclass(frozen=True)
+class CollectionStats:
+    stamp: tuple[int, int, int]
+    vocabulary: Vocabulary
+    labels: tuple[str, ...]
 
 
 @dataclass
@@ -82,11 +115,15 @@ class KnowledgeService:
         models: ModelService | None = None,
         *,
         min_similarity: float = 0.3,
+        calibration: Calibration | None = None,
     ) -> None:
         self.database = database
         self.encoder = encoder
         self.models = models
         self.min_similarity = min_similarity
+        self.calibration = calibration or Calibration.load()
+        self._collections: dict[tuple[str, str], CollectionStats] = {}
+        self._vectors: dict[str, np.ndarray] = {}
         self._synced: dict[str, int] = {}
         self._lock = threading.Lock()
 
@@ -308,47 +345,123 @@ class KnowledgeService:
         labels: Sequence[str] = (),
         mode: str = "hybrid",
         limit: int = 5,
-        depth: int = 20,
+        depth: int = 30,
     ) -> list[Passage]:
         """The best passages for ``query`` that the asker may read, best first, numbered from 1."""
+        return self.rank(tenant, collection, query, labels=labels, mode=mode, depth=depth).passages[:limit]
+
+    def rank(
+        self,
+        tenant: str,
+        collection: str,
+        query: str,
+        *,
+        labels: Sequence[str] = (),
+        mode: str = "hybrid",
+        depth: int = 30,
+    ) -> Ranking:
+        """Both searches, then the candidates re-ranked (``hybrid``), or one search or plain reciprocal
+        rank fusion (``fts``, ``vector``, ``rrf``: for comparison)."""
         if mode not in MODES:
             raise UserError(f"unknown search mode {mode!r}; expected one of {', '.join(MODES)}")
+        stats = self._stats(tenant, collection)
+        terms = query_terms(query)
+        corrected = [stats.vocabulary.correct(t) for t in terms] if mode != "rrf" else terms
+        fixes = {t: c for t, c in zip(terms, corrected, strict=True) if t != c}
+        searched = _respell(query, fixes)
         vector = None
-        if mode in ("hybrid", "vector") and self.encoder is not None:
-            encoded = self._encode([query])
+        if mode != "fts" and self.encoder is not None:
+            encoded = self._encode([searched])
             vector = None if encoded is None else encoded[0]
         if mode == "vector" and vector is None:
             raise UserError("vector search needs the embedding model, which is not available")
         with self.database.transaction() as c:
             repo = self._repo(c, tenant)
-            lexical = (
-                repo.full_text(collection, query_terms(query), labels, depth) if mode != "vector" else []
-            )
+            words = list(dict.fromkeys(corrected + terms))
+            lexical = repo.full_text(collection, words, labels, depth) if mode != "vector" else []
             nearest = repo.nearest(collection, vector, labels, depth) if vector is not None else []
-            rankings = [r for r in ([i for i, _ in lexical], [i for i, _ in nearest]) if r]
-            fused = fuse(rankings)[:limit]
-            chunks = repo.chunks([i for i, _ in fused])
+            if mode in ("fts", "vector", "rrf"):
+                rankings = [r for r in ([i for i, _ in lexical], [i for i, _ in nearest]) if r]
+                order = fuse(rankings)
+                chunks = repo.chunks([i for i, _ in order])
+                embeddings: dict[int, np.ndarray] = {}
+            else:
+                ids = list(dict.fromkeys([i for i, _ in nearest] + [i for i, _ in lexical]))
+                chunks = repo.chunks(ids)
+                embeddings = repo.embeddings(ids) if vector is not None else {}
         similarity = dict(nearest)
-        return [
-            Passage(
-                n,
-                chunk_id,
-                chunks[chunk_id].document_id,
-                chunks[chunk_id].source,
-                chunks[chunk_id].title,
-                chunks[chunk_id].section,
-                chunks[chunk_id].text,
-                score,
-                similarity.get(chunk_id),
+        if mode in ("fts", "vector", "rrf"):
+            passages = [
+                _passage(n, chunks[i], score, similarity.get(i))
+                for n, (i, score) in enumerate([(i, s) for i, s in order if i in chunks], start=1)
+            ]
+            return Ranking(searched, terms, fixes, passages)
+        bm25 = dict(lexical)
+        weights = weighted_terms(corrected, stats.vocabulary)
+        ids = [i for i in ids if i in chunks]
+        sentence, title = self._fine_cosines(vector, [chunks[i] for i in ids])
+        candidates = [
+            Candidate(
+                i,
+                chunks[i].document_id,
+                chunks[i].title,
+                f"{chunks[i].section}\n{chunks[i].text}",
+                _cosine(vector, embeddings.get(i)) if vector is not None else similarity.get(i, 0.0),
+                bm25.get(i),
+                i in similarity,
+                sentence.get(i, 0.0),
+                title.get(chunks[i].title, 0.0),
             )
-            for n, (chunk_id, score) in enumerate(fused, start=1)
-            if chunk_id in chunks
+            for i in ids
         ]
+        rows = features(candidates, weights, stats.vocabulary, GENERIC)
+        scores = self.calibration.rank(rows)
+        order_index = sorted(range(len(candidates)), key=lambda k: -scores[k])
+        passages = [
+            _passage(n, chunks[candidates[k].chunk_id], float(scores[k]), candidates[k].cosine)
+            for n, k in enumerate(order_index, start=1)
+        ]
+        signals = _abstention_signals(
+            passages, candidates, order_index, lexical, nearest, weights, stats.vocabulary, corrected
+        )
+        return Ranking(
+            searched, terms, fixes, passages, signals, vector is not None, rows[order_index], stats.stamp[0]
+        )
 
-    def relevant(self, query: str, passages: Sequence[Passage]) -> bool:
-        """Whether the best passages answer anything: by similarity, else by shared words."""
+    def _fine_cosines(
+        self, vector: np.ndarray | None, chunks: Sequence[Any]
+    ) -> tuple[dict[int, float], dict[str, float]]:
+        """The best cosine of each chunk's sentences, and of each title, to the question. Sentence and
+        title embeddings are computed once per process and kept (bounded)."""
+        if vector is None or self.encoder is None:
+            return {}, {}
+        wanted: list[str] = []
+        for piece in chunks:
+            for text in [piece.title, *sentences(piece.text)]:
+                if text not in self._vectors and text not in wanted:
+                    wanted.append(text)
+        if wanted:
+            encoded = self._encode(wanted)
+            if encoded is None:
+                return {}, {}
+            if len(self._vectors) + len(wanted) > VECTOR_CACHE:
+                self._vectors.clear()
+            self._vectors.update(zip(wanted, encoded, strict=True))
+        sentence = {}
+        for piece in chunks:
+            parts = sentences(piece.text)
+            sentence[piece.id] = max((float(self._vectors[p] @ vector) for p in parts), default=0.0)
+        title = {piece.title: float(self._vectors[piece.title] @ vector) for piece in chunks}
+        return sentence, title
+
+    def relevant(self, query: str, passages: Sequence[Passage], ranking: Ranking | None = None) -> bool:
+        """Whether the best passages answer anything: by the calibrated model over the ranking's
+        signals (collections of ``CALIBRATED_FROM`` chunks or more), else by the similarity floor, else
+        (no vectors) by shared words."""
         if not passages:
             return False
+        if ranking is not None and ranking.signals and ranking.vectors and ranking.chunks >= CALIBRATED_FROM:
+            return self.calibration.found(ranking.signals)
         similarities = [p.similarity for p in passages if p.similarity is not None]
         if similarities:
             return max(similarities) >= self.min_similarity
@@ -366,26 +479,72 @@ class KnowledgeService:
         pack: Pack | None = None,
         conversation_id: str | None = None,
     ) -> Answer:
-        """A cited answer from the collection, or ``found=False`` when nothing relevant is there."""
-        passages = self.search(tenant, collection, query, labels=labels)
-        if not self.relevant(query, passages):
-            return Answer(False, "", passages=tuple(passages))
-        written = self._written(tenant, query, passages, pack, conversation_id)
+        """A cited answer from the collection; ``found=False`` when nothing relevant is there (then
+        ``restricted`` says whether a document the asker may not read would have answered it), or
+        ``choices`` when similar documents fit and the question does not say which one it means
+        (asking again with the chosen title added answers from that one)."""
+        ranking = self.rank(tenant, collection, query, labels=labels)
+        passages = ranking.passages
+        if not self.relevant(query, passages, ranking):
+            return Answer(
+                False,
+                "",
+                passages=tuple(passages[:5]),
+                restricted=self._restricted(tenant, collection, query, labels),
+            )
+        else:
+            options = siblings(
+                weighted_terms(query_terms(ranking.query), self._stats(tenant, collection).vocabulary),
+                [(p.document_id, p.title, p.score, p.source) for p in passages],
+                GENERIC,
+                margin=self.calibration.sibling_margin,
+            )
+            if options:
+                return Answer(False, "", passages=tuple(passages[:5]), choices=tuple(options))
+        written = self._written(tenant, query, passages[:5], pack, conversation_id)
         if written is not None and written.found:
             return written
-        # One passage is quoted, so it is cited as [1].
-        answer = extractive(query, replace(passages[0], n=1), scorer=self._sentence_scorer())
+        best = passages[0].document_id
+        with self.database.transaction() as c:
+            parts = self._repo(c, tenant).document_chunks(best)
+        document = [_passage(0, part, 0.0, None) for part in parts] or [
+            p for p in passages if p.document_id == best
+        ]
+        answer = from_document(ranking.query, document, scorer=self._sentence_scorer())
         note = written.note if written is not None else ""
-        return Answer(
-            answer.found,
-            answer.text,
-            answer.citations,
-            answer.highlight,
-            answer.mode,
-            None,
-            note,
-            tuple(passages),
-        )
+        return replace(answer, note=note, passages=tuple(passages[:5]))
+
+    def _restricted(self, tenant: str, collection: str, query: str, labels: Sequence[str]) -> bool:
+        """Whether documents the asker may not read answer ``query`` (they are told it is for staff)."""
+        every = self._stats(tenant, collection).labels
+        if not set(every) - set(labels):
+            return False
+        ranking = self.rank(tenant, collection, query, labels=every)
+        if not ranking.passages or not self.relevant(query, ranking.passages, ranking):
+            return False
+        with self.database.transaction() as c:
+            readable = self._repo(c, tenant).document(collection, ranking.passages[0].document_id, labels)
+        return readable is None
+
+    def _dictionary(self) -> frozenset[str]:
+        if self.encoder is None:
+            return frozenset()
+        known = getattr(self.encoder(), "known_words", None)
+        return known() if callable(known) else frozenset()
+
+    def _stats(self, tenant: str, collection: str) -> CollectionStats:
+        """The collection's vocabulary and labels, rebuilt when its documents change."""
+        with self.database.transaction() as c:
+            repo = self._repo(c, tenant)
+            stamp = repo.stamp(collection)
+            key = (tenant, collection)
+            cached = self._collections.get(key)
+            if cached is not None and cached.stamp == stamp:
+                return cached
+            vocabulary = Vocabulary(repo.texts(collection), dictionary=self._dictionary())
+            stats = CollectionStats(stamp, vocabulary, tuple(repo.labels(collection)))
+        self._collections[key] = stats
+        return stats
 
     def _sentence_scorer(self) -> Callable[[str, Sequence[str]], Sequence[float]] | None:
         if self.encoder is None:
@@ -429,7 +588,68 @@ class KnowledgeService:
         return Answer(True, text.strip(), cited, "", "written", name, "", tuple(passages))
 
 
-def answer_payload(answer: Answer, collection: str) -> dict[str, Any]:
+def _passage(n: int, chunk: Any, score: float, similarity: float | None) -> Passage:
+    return Passage(
+        n,
+        chunk.id,
+        chunk.document_id,
+        chunk.source,
+        chunk.title,
+        chunk.section,
+        chunk.text,
+        score,
+        similarity,
+    )
+
+
+def _cosine(vector: np.ndarray, other: np.ndarray | None) -> float:
+    if other is None:
+        return 0.0
+    norm = float(np.linalg.norm(vector) * np.linalg.norm(other)) or 1.0
+    return float(np.dot(vector, other)) / norm
+
+
+def _respell(text: str, fixes: dict[str, str]) -> str:
+    """``text`` with each misspelt word replaced by the word the collection knows."""
+    if not fixes:
+        return text
+    return re.sub(r"[^\W_]+", lambda m: fixes.get(m.group(0).lower(), m.group(0)), text)
+
+
+def _abstention_signals(
+    passages: Sequence[Passage],
+    candidates: Sequence[Candidate],
+    order: Sequence[int],
+    lexical: Sequence[tuple[int, float]],
+    nearest: Sequence[tuple[int, float]],
+    weights: dict[str, float],
+    vocabulary: Vocabulary,
+    terms: Sequence[str],
+) -> tuple[float, ...]:
+    """ABSTENTION_FEATURES of a ranking: how good the best document is and how sure the searches are."""
+    if not passages:
+        return ()
+    top = passages[0].document_id
+    others = [p.score for p in passages if p.document_id != top]
+    chunks_of_top = [candidates[k] for k in order if candidates[k].document_id == top]
+    by_chunk = {c.chunk_id: c.document_id for c in candidates}
+    first_lexical = {by_chunk.get(i) for i, _ in lexical[:10]}
+    first_vector = {by_chunk.get(i) for i, _ in nearest[:10]}
+    text = passages[0].title + "\n" + "\n".join(c.text for c in chunks_of_top)
+    # Words no document uses: a name the dictionary does not know either ("zelle", "etfs") says more
+    # than an everyday word the documents happen not to use ("son", "hook").
+    unknown = sum(0.5 if t in vocabulary.dictionary else 1.0 for t in vocabulary.unknown(terms))
+    return (
+        passages[0].score,
+        max(c.cosine for c in chunks_of_top),
+        passages[0].score - (others[0] if others else passages[-1].score - 1.0),
+        float(top in first_lexical) + float(top in first_vector),
+        coverage(weights, text),
+        unknown / max(1, len(terms)),
+    )
+
+
+def answer_payload(answer: Answer, collection: str, query: str = "") -> dict[str, Any]:
     """The answer as the ``search_knowledge`` tool returns it to flows and the API returns it."""
     return {
         "found": answer.found,
@@ -437,6 +657,12 @@ def answer_payload(answer: Answer, collection: str) -> dict[str, Any]:
         "mode": answer.mode,
         "model": answer.model,
         "highlight": answer.highlight,
+        "restricted": answer.restricted,
+        # Similar documents the question could mean: a button each, which asks again naming it.
+        "choices": [
+            {"document_id": document_id, "title": title, "payload": f"{query} ({title})"}
+            for document_id, title in answer.choices
+        ],
         "citations": [
             {
                 "n": p.n,
@@ -474,7 +700,7 @@ def knowledge_tool(service: KnowledgeService, pack: Pack) -> Tool:
         answer = service.answer(
             ctx.tenant, pack.id, query, labels=ctx.roles, pack=pack, conversation_id=ctx.conversation_id
         )
-        return answer_payload(answer, pack.id)
+        return answer_payload(answer, pack.id, query)
 
     return Tool(
         name="search_knowledge",

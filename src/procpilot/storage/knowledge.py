@@ -219,7 +219,10 @@ class KnowledgeRepository:
             sa.select(kb_labels.c.label)
             .distinct()
             .join(kb_documents, kb_documents.c.id == kb_labels.c.document_id)
-            .where(kb_documents.c.tenant_id == self.tenant, kb_documents.c.collection == collection)
+            .where(
+                kb_documents.c.tenant_id.in_([self.tenant, SHARED_TENANT]),
+                kb_documents.c.collection == collection,
+            )
         )
         return sorted(label for (label,) in rows)
 
@@ -254,6 +257,61 @@ class KnowledgeRepository:
             .where(kb_chunks.c.id.in_(list(ids)), kb_chunks.c.tenant_id.in_([self.tenant, SHARED_TENANT]))
         )
         return {row.id: StoredChunk(*row) for row in rows}
+
+    def embeddings(self, ids: Sequence[int]) -> dict[int, np.ndarray]:
+        """The stored embedding of each chunk that has one."""
+        if not ids:
+            return {}
+        rows = self.c.execute(
+            sa.select(kb_chunks.c.id, kb_chunks.c.embedding).where(
+                kb_chunks.c.id.in_(list(ids)),
+                kb_chunks.c.tenant_id.in_([self.tenant, SHARED_TENANT]),
+                kb_chunks.c.embedding.is_not(None),
+            )
+        )
+        return {int(i): np.frombuffer(bytes(e), dtype=np.float32) for i, e in rows}
+
+    def stamp(self, collection: str) -> tuple[int, int, int]:
+        """(chunks, highest chunk id, highest document id) of the collection as this tenant reads it:
+        changes whenever a document is added, replaced or removed."""
+        row = self.c.execute(
+            sa.select(
+                sa.func.count(), sa.func.max(kb_chunks.c.id), sa.func.max(kb_chunks.c.document_id)
+            ).where(
+                kb_chunks.c.tenant_id.in_([self.tenant, SHARED_TENANT]), kb_chunks.c.collection == collection
+            )
+        ).one()
+        return int(row[0]), int(row[1] or 0), int(row[2] or 0)
+
+    def texts(self, collection: str) -> list[str]:
+        """Every chunk's title, section and text (whoever may read it): the collection's vocabulary."""
+        rows = self.c.execute(
+            sa.select(kb_chunks.c.title, kb_chunks.c.section, kb_chunks.c.text).where(
+                kb_chunks.c.tenant_id.in_([self.tenant, SHARED_TENANT]), kb_chunks.c.collection == collection
+            )
+        )
+        return [f"{t}\n{s}\n{x}" for t, s, x in rows]
+
+    def document_chunks(self, document_id: int) -> list[StoredChunk]:
+        """The chunks of one document, in order."""
+        rows = self.c.execute(
+            sa.select(
+                kb_chunks.c.id,
+                kb_chunks.c.document_id,
+                kb_documents.c.source,
+                kb_chunks.c.title,
+                kb_chunks.c.section,
+                kb_chunks.c.text,
+                kb_chunks.c.ordinal,
+            )
+            .join(kb_documents, kb_documents.c.id == kb_chunks.c.document_id)
+            .where(
+                kb_chunks.c.document_id == document_id,
+                kb_chunks.c.tenant_id.in_([self.tenant, SHARED_TENANT]),
+            )
+            .order_by(kb_chunks.c.ordinal)
+        )
+        return [StoredChunk(*row) for row in rows]
 
     # -- searching -----------------------------------------------------------------------------
 

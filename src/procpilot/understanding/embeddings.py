@@ -82,3 +82,12 @@ class MiniLMEncoder:
             convert_to_numpy=True,
         )
         return np.asarray(vectors, dtype=np.float32)
+
+    def known_words(self) -> frozenset[str]:
+        """The whole words of the model's WordPiece vocabulary: English words it knows, which a
+        spelling corrector must leave alone ("hook" is a word even where no document uses it)."""
+        path = self.path / "vocab.txt"
+        if not path.is_file():
+            return frozenset()
+        tokens = path.read_text(encoding="utf-8").split()
+        return frozenset(t for t in tokens if t.isalpha() and t.islower() and len(t) > 1)

@@ -55,7 +55,9 @@ _CORRECTION = re.compile(
     re.IGNORECASE,
 )
 _QUESTION = re.compile(
-    r"^\s*(what|what's|how|when|where|why|who|which|is|are|do|does|can|could|will|should|may|am)\b",
+    # With the spellings people type: "whats", "wats", "hows", "wheres", "whos", "hw".
+    r"^\s*(what|what's|whats|wats|how|hows|how's|hw|when|whens|where|wheres|where's|why|who|whos|which"
+    r"|is|are|do|does|can|could|will|should|may|am|tell me|explain|i('d| would) like to know|i wonder)\b",
     re.IGNORECASE,
 )
 _GREET = re.compile(r"^\s*(hi|hello|hey|good (morning|afternoon|evening)|howdy|hiya)\b", re.IGNORECASE)

@@ -14,10 +14,18 @@ class RespondStep(Step):
 
     text: str = ""
     buttons: tuple[str, ...] = field(default_factory=tuple)
+    # A path into the slots to a list of {title, payload}: buttons that depend on what a tool returned
+    # ("answer.choices": the documents a question could mean).
+    buttons_from: str = ""
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RespondStep:
-        return cls(**common(data), text=str(data["respond"]), buttons=tuple(data.get("buttons") or ()))
+        return cls(
+            **common(data),
+            text=str(data["respond"]),
+            buttons=tuple(data.get("buttons") or ()),
+            buttons_from=str(data.get("buttons_from") or ""),
+        )
 
     def templates(self) -> list[str]:
         return [self.text]
