@@ -48,7 +48,7 @@ class ReplyOut(BaseModel):
 
 class QuestionIn(Strict):
     question: str = Field(min_length=1, max_length=2000)
-    mode: Literal["hybrid", "fts", "vector"] = "hybrid"
+    mode: Literal["hybrid", "fts", "vector", "rrf"] = "hybrid"
 
 
 class DecisionIn(Strict):

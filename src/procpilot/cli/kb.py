@@ -64,7 +64,7 @@ def kb_ask(
         list[str] | None, typer.Option("--label", help="Your access labels (repeatable).")
     ] = None,
     mode: Annotated[
-        str, typer.Option(help="hybrid, fts or vector: show the passages found that way.")
+        str, typer.Option(help="hybrid (re-ranked), fts, vector or rrf: show the passages found that way.")
     ] = "hybrid",
 ) -> None:
     """Answer a question from a collection, with citations, and show the passages retrieved."""
