@@ -124,3 +124,14 @@ def test_an_answer_from_the_document_quotes_the_best_sentences_and_cites_each() 
     answer = from_document("mobile deposit limit per day", passages, scorer=scorer)
     assert answer.found and "**The daily mobile deposit limit is $10,000.**" in answer.text
     assert [p.chunk_id for p in answer.citations] == [12] and answer.text.endswith("[1]")
+
+
+def test_the_plainer_sibling_comes_first_when_the_question_uses_no_word_of_the_longer_name() -> None:
+    from procpilot.knowledge.siblings import plainer
+
+    documents = [
+        (1, "Silver Plus Saver Account: Mobile deposit limits", 3.0, "silver_plus_saver_004.json"),
+        (2, "Silver Plus Account: Mobile deposit limits", 2.7, "silver_plus_account_007.json"),
+    ]
+    assert plainer({"silve": 1.0, "plus": 1.0, "mobil": 1.0}, documents, GENERIC) == 2
+    assert plainer({"silve": 1.0, "saver": 1.0}, documents, GENERIC) is None  # "saver" was asked for

@@ -72,3 +72,30 @@ def siblings(
         titles.add(title.casefold())
         families.add(kin)
     return choices if len(choices) > 1 else []
+
+
+def plainer(
+    question: dict[str, float],
+    documents: Sequence[tuple[int, str, float, str]],
+    generic: frozenset[str],
+    *,
+    margin: float = 1.0,
+) -> int | None:
+    """A close runner-up whose title is the best one's without words the question does not use:
+    "Silver Plus Account" for "silver plus acct" ahead of "Silver Plus Saver Account". Its id, or None."""
+    seen: dict[int, tuple[str, float, str]] = {}
+    for document_id, title, score, source in documents:
+        seen.setdefault(document_id, (title, score, family(source)))
+    ranked = list(seen.items())
+    if len(ranked) < 2:
+        return None
+    _, (first_title, first_score, first_family) = ranked[0]
+    first = title_stems(first_title, generic)
+    for document_id, (title, score, kin) in ranked[1:4]:
+        if first_score - score > margin:
+            break
+        other = title_stems(title, generic)
+        extra = first - other
+        if kin != first_family and other and other < first and not (extra & set(question)):
+            return document_id
+    return None

@@ -38,7 +38,7 @@ from procpilot.knowledge.answers import (
 from procpilot.knowledge.documents import FORMATS
 from procpilot.knowledge.ranking import Calibration, Candidate, coverage, features, weighted_terms
 from procpilot.knowledge.retrieval import STOP_WORDS, fuse, query_terms
-from procpilot.knowledge.siblings import siblings
+from procpilot.knowledge.siblings import plainer, siblings
 from procpilot.knowledge.vocabulary import Vocabulary, stem
 from procpilot.llm import ChatRequest, ModelError
 from procpilot.packs.loader import load_pack
@@ -62,6 +62,9 @@ GENERIC = frozenset(stem(w) for w in STOP_WORDS)
 # how far the best document leads the rest; in a handful of documents neither means much, so small
 # collections keep the plain similarity floor.
 CALIBRATED_FROM = 200  # chunks
+# How far (in ranker score) a document the asker may not read must lead the best they may read for
+# the answer to be "that is for staff" rather than what they may read.
+RESTRICTED_LEAD = 1.5
 VECTOR_CACHE = 200_000  # sentence and title embeddings kept (384 floats each: about 300 MB at most)
 
 
@@ -421,6 +424,17 @@ class KnowledgeService:
             _passage(n, chunks[candidates[k].chunk_id], float(scores[k]), candidates[k].cosine)
             for n, k in enumerate(order_index, start=1)
         ]
+        # Between close siblings, the one whose name is the other's without words the question does
+        # not use comes first ("Silver Plus Account" before "Silver Plus Saver Account").
+        ranked = [(p.document_id, p.title, p.score, p.source) for p in passages]
+        plain = plainer(weights, ranked, GENERIC, margin=self.calibration.sibling_margin)
+        if plain is not None:
+            moved = [k for k, p in zip(order_index, passages, strict=True) if p.document_id == plain]
+            order_index = moved + [k for k in order_index if k not in moved]
+            passages = [p for p in passages if p.document_id == plain] + [
+                p for p in passages if p.document_id != plain
+            ]
+            passages = [replace(p, n=n) for n, p in enumerate(passages, start=1)]
         signals = _abstention_signals(
             passages, candidates, order_index, lexical, nearest, weights, stats.vocabulary, corrected
         )
@@ -485,22 +499,16 @@ class KnowledgeService:
         (asking again with the chosen title added answers from that one)."""
         ranking = self.rank(tenant, collection, query, labels=labels)
         passages = ranking.passages
-        if not self.relevant(query, passages, ranking):
-            return Answer(
-                False,
-                "",
-                passages=tuple(passages[:5]),
-                restricted=self._restricted(tenant, collection, query, labels),
-            )
-        else:
-            options = siblings(
-                weighted_terms(query_terms(ranking.query), self._stats(tenant, collection).vocabulary),
-                [(p.document_id, p.title, p.score, p.source) for p in passages],
-                GENERIC,
-                margin=self.calibration.sibling_margin,
-            )
-            if options:
-                return Answer(False, "", passages=tuple(passages[:5]), choices=tuple(options))
+        found = self.relevant(query, passages, ranking)
+        if self._restricted(tenant, collection, query, labels, ranking if found else None):
+            return Answer(False, "", passages=tuple(passages[:5]), restricted=True)
+        if not found:
+            return Answer(False, "", passages=tuple(passages[:5]))
+        asked = weighted_terms(query_terms(ranking.query), self._stats(tenant, collection).vocabulary)
+        ranked = [(p.document_id, p.title, p.score, p.source) for p in passages]
+        options = siblings(asked, ranked, GENERIC, margin=self.calibration.sibling_margin)
+        if options:
+            return Answer(False, "", passages=tuple(passages[:5]), choices=tuple(options))
         written = self._written(tenant, query, passages[:5], pack, conversation_id)
         if written is not None and written.found:
             return written
@@ -514,17 +522,28 @@ class KnowledgeService:
         note = written.note if written is not None else ""
         return replace(answer, note=note, passages=tuple(passages[:5]))
 
-    def _restricted(self, tenant: str, collection: str, query: str, labels: Sequence[str]) -> bool:
-        """Whether documents the asker may not read answer ``query`` (they are told it is for staff)."""
+    def _restricted(
+        self, tenant: str, collection: str, query: str, labels: Sequence[str], readable: Ranking | None
+    ) -> bool:
+        """Whether documents the asker may not read answer ``query`` (they are told it is for staff):
+        searched as someone who may read everything, the best document is one the asker may not
+        read, it is found, and it leads what the asker may read (``readable``, None when that found
+        nothing) by more than ``RESTRICTED_LEAD``."""
         every = self._stats(tenant, collection).labels
         if not set(every) - set(labels):
             return False
         ranking = self.rank(tenant, collection, query, labels=every)
         if not ranking.passages or not self.relevant(query, ranking.passages, ranking):
             return False
+        top = ranking.passages[0]
+        if (
+            readable is not None
+            and readable.passages
+            and top.score - readable.passages[0].score <= RESTRICTED_LEAD
+        ):
+            return False
         with self.database.transaction() as c:
-            readable = self._repo(c, tenant).document(collection, ranking.passages[0].document_id, labels)
-        return readable is None
+            return self._repo(c, tenant).document(collection, top.document_id, labels) is None
 
     def _dictionary(self) -> frozenset[str]:
         if self.encoder is None:
