@@ -83,6 +83,12 @@ def kb_ask(
             console.print(
                 f"[{citation.n}] {citation.label} ({citation.source})", markup=False, highlight=False
             )
+    elif answer.choices:
+        console.print("Several documents fit; ask again naming one of them:", highlight=False)
+        for _, title in answer.choices:
+            console.print(f"  - {title}", markup=False, highlight=False)
+    elif answer.restricted:
+        console.print("Only documents you may not read answer that.")
     else:
         console.print("Nothing in the documents answers that.")
     console.rule(f"passages ({mode})")
