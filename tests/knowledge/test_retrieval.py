@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from procpilot.knowledge.answers import Passage, check_written, extractive, sentences
+from procpilot.knowledge.answers import Passage, check_written, from_document, sentences
 from procpilot.knowledge.retrieval import fuse, query_terms
 
 
@@ -38,7 +38,7 @@ def test_extract_highlights_the_sentence_that_answers() -> None:
         "Our wires are fast. Domestic wires cost $15 each. International wires cost $45 each and take "
         "two days. Cheques are free."
     )
-    answer = extractive("how much is an international wire", passage(text))
+    answer = from_document("how much is an international wire", [passage(text)])
     assert answer.found and answer.mode == "extractive"
     assert "**International wires cost $45 each and take two days.**" in answer.text
     assert answer.text.endswith("[1]")
@@ -47,7 +47,7 @@ def test_extract_highlights_the_sentence_that_answers() -> None:
 
 def test_extract_keeps_a_list_after_its_lead_in() -> None:
     text = "To open an account:\n1. Be verified.\n2. Be 18 or older.\n\nAccounts are free."
-    answer = extractive("what do I need to open an account", passage(text))
+    answer = from_document("what do I need to open an account", [passage(text)])
     assert "1. Be verified." in answer.text and "2. Be 18 or older." in answer.text
 
 

@@ -33,7 +33,7 @@ from procpilot.domain.steps import (
     WaitStep,
 )
 from procpilot.engine.effects import ApprovalRequest, Effect, Generation, Timer, ToolCall, effect_as_dict
-from procpilot.engine.turn import TurnContext
+from procpilot.engine.turn import TurnContext, lookup
 
 WAITING_FLOW = "waiting_flow"
 MAX_STEPS_PER_TURN = 500
@@ -118,9 +118,7 @@ def _visit(frame: Frame, step: Step) -> int:
 
 def _buttons_from(slots: dict[str, Any], path: str) -> list[dict[str, str]]:
     """Buttons a tool's result lists: items with a ``title`` (and a ``payload``, else the title)."""
-    data: Any = slots
-    for part in path.split("."):
-        data = data.get(part) if isinstance(data, dict) else None
+    data = lookup(slots, path)
     if not isinstance(data, list):
         return []
     out = []

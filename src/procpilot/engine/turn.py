@@ -35,6 +35,13 @@ DEFAULT_RESPONSES = {
 Recall = Callable[[SlotDef, tuple[Option, ...], Sequence[str], Mapping[str, str]], Any]
 
 
+def lookup(data: Any, path: str) -> Any:
+    """The value at a dotted ``path`` ("order.item_list") inside nested dicts, or None."""
+    for part in path.split("."):
+        data = data.get(part) if isinstance(data, dict) else None
+    return data
+
+
 @dataclass
 class TurnContext:
     """Mutable scratchpad for one turn. The engine copies the state before creating it."""
@@ -203,9 +210,7 @@ class TurnContext:
     def options(self, frame: Frame, slot: SlotDef) -> tuple[Option, ...]:
         if not slot.options_from:
             return slot.options
-        data: Any = frame.slots
-        for part in slot.options_from.split("."):
-            data = data.get(part) if isinstance(data, dict) else None
+        data = lookup(frame.slots, slot.options_from)
         if not isinstance(data, list):
             return ()
         out = []

@@ -2,10 +2,10 @@
 
 Two ways to answer:
 
-    extractive  the best passage, cut to the sentences around the one that answers best, which is
-                highlighted (``**...**``). Works with no language model, so with the small embedded one.
-                ``from_document`` reads every passage of the best document and quotes the sentences
-                that answer best, up to two from different sections, each cited.
+    extractive  ``from_document``: every passage of the best document is read, and the sentence that
+                answers best is quoted with its neighbours, highlighted (``**...**``), with the best
+                of another section when it answers nearly as well; each quoted passage is cited.
+                Works with no language model, so with the small embedded one.
     written     a capable model writes the answer from the numbered passages; ``check_written``
                 accepts it only if it cites at least one passage and every cited number exists.
 
@@ -143,19 +143,6 @@ def _sentence_scores(question: str, parts: Sequence[str], scorer: SentenceScorer
     lexical = lexical_scores(question, parts)
     semantic = list(scorer(question, parts)) if scorer else [0.0] * len(parts)
     return [s + 0.05 * w for s, w in zip(semantic, lexical, strict=True)]
-
-
-def extractive(
-    question: str, passage: Passage, *, scorer: SentenceScorer | None = None, window_chars: int = 420
-) -> Answer:
-    """The passage's best sentence for ``question``, highlighted, with its neighbours for context."""
-    parts = sentences(passage.text)
-    if not parts:
-        return Answer(False, "", passages=(passage,))
-    combined = _sentence_scores(question, parts, scorer)
-    best = max(range(len(parts)), key=lambda i: (combined[i], -i))
-    text = _window(parts, best, window_chars)
-    return Answer(True, f"{text} [{passage.n}]", (passage,), parts[best], "extractive", passages=(passage,))
 
 
 def from_document(

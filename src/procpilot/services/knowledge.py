@@ -74,13 +74,13 @@ class Ranking:
     first, and the signals the "nothing found" decision reads."""
 
     query: str
-    terms: list[str]
-    corrected: dict[str, str]
     passages: list[Passage]
+    weights: dict[str, float] = field(default_factory=dict)  # the question's stems, by rarity
     signals: tuple[float, ...] = ()
     vectors: bool = False
     features: Any = None  # the ranker's features of each passage, in their order (for calibration)
     chunks: int = 0  # in the collection
+    labels: tuple[str, ...] = ()  # every access label of the collection
 
 
 @dataclass(frozen=True)
@@ -398,7 +398,7 @@ class KnowledgeService:
                 _passage(n, chunks[i], score, similarity.get(i))
                 for n, (i, score) in enumerate([(i, s) for i, s in order if i in chunks], start=1)
             ]
-            return Ranking(searched, terms, fixes, passages)
+            return Ranking(searched, passages, chunks=stats.stamp[0], labels=stats.labels)
         bm25 = dict(lexical)
         weights = weighted_terms(corrected, stats.vocabulary)
         ids = [i for i in ids if i in chunks]
@@ -439,7 +439,14 @@ class KnowledgeService:
             passages, candidates, order_index, lexical, nearest, weights, stats.vocabulary, corrected
         )
         return Ranking(
-            searched, terms, fixes, passages, signals, vector is not None, rows[order_index], stats.stamp[0]
+            searched,
+            passages,
+            weights,
+            signals,
+            vector is not None,
+            rows[order_index],
+            stats.stamp[0],
+            stats.labels,
         )
 
     def _fine_cosines(
@@ -449,11 +456,12 @@ class KnowledgeService:
         title embeddings are computed once per process and kept (bounded)."""
         if vector is None or self.encoder is None:
             return {}, {}
-        wanted: list[str] = []
-        for piece in chunks:
-            for text in [piece.title, *sentences(piece.text)]:
-                if text not in self._vectors and text not in wanted:
-                    wanted.append(text)
+        parts = {piece.id: sentences(piece.text) for piece in chunks}
+        wanted = list(
+            dict.fromkeys(
+                t for piece in chunks for t in [piece.title, *parts[piece.id]] if t not in self._vectors
+            )
+        )
         if wanted:
             encoded = self._encode(wanted)
             if encoded is None:
@@ -461,10 +469,10 @@ class KnowledgeService:
             if len(self._vectors) + len(wanted) > VECTOR_CACHE:
                 self._vectors.clear()
             self._vectors.update(zip(wanted, encoded, strict=True))
-        sentence = {}
-        for piece in chunks:
-            parts = sentences(piece.text)
-            sentence[piece.id] = max((float(self._vectors[p] @ vector) for p in parts), default=0.0)
+        sentence = {
+            piece.id: max((float(self._vectors[p] @ vector) for p in parts[piece.id]), default=0.0)
+            for piece in chunks
+        }
         title = {piece.title: float(self._vectors[piece.title] @ vector) for piece in chunks}
         return sentence, title
 
@@ -500,13 +508,12 @@ class KnowledgeService:
         ranking = self.rank(tenant, collection, query, labels=labels)
         passages = ranking.passages
         found = self.relevant(query, passages, ranking)
-        if self._restricted(tenant, collection, query, labels, ranking if found else None):
+        if self._restricted(tenant, collection, query, labels, ranking, found):
             return Answer(False, "", passages=tuple(passages[:5]), restricted=True)
         if not found:
             return Answer(False, "", passages=tuple(passages[:5]))
-        asked = weighted_terms(query_terms(ranking.query), self._stats(tenant, collection).vocabulary)
         ranked = [(p.document_id, p.title, p.score, p.source) for p in passages]
-        options = siblings(asked, ranked, GENERIC, margin=self.calibration.sibling_margin)
+        options = siblings(ranking.weights, ranked, GENERIC, margin=self.calibration.sibling_margin)
         if options:
             return Answer(False, "", passages=tuple(passages[:5]), choices=tuple(options))
         written = self._written(tenant, query, passages[:5], pack, conversation_id)
@@ -523,24 +530,20 @@ class KnowledgeService:
         return replace(answer, note=note, passages=tuple(passages[:5]))
 
     def _restricted(
-        self, tenant: str, collection: str, query: str, labels: Sequence[str], readable: Ranking | None
+        self, tenant: str, collection: str, query: str, labels: Sequence[str], readable: Ranking, found: bool
     ) -> bool:
         """Whether documents the asker may not read answer ``query`` (they are told it is for staff):
         searched as someone who may read everything, the best document is one the asker may not
-        read, it is found, and it leads what the asker may read (``readable``, None when that found
-        nothing) by more than ``RESTRICTED_LEAD``."""
-        every = self._stats(tenant, collection).labels
+        read, it is found, and it leads what the asker may read (``readable``; ``found``: whether that
+        answers) by more than ``RESTRICTED_LEAD``."""
+        every = readable.labels
         if not set(every) - set(labels):
             return False
         ranking = self.rank(tenant, collection, query, labels=every)
         if not ranking.passages or not self.relevant(query, ranking.passages, ranking):
             return False
         top = ranking.passages[0]
-        if (
-            readable is not None
-            and readable.passages
-            and top.score - readable.passages[0].score <= RESTRICTED_LEAD
-        ):
+        if found and readable.passages and top.score - readable.passages[0].score <= RESTRICTED_LEAD:
             return False
         with self.database.transaction() as c:
             return self._repo(c, tenant).document(collection, top.document_id, labels) is None

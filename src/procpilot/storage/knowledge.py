@@ -240,10 +240,9 @@ class KnowledgeRepository:
         ).scalar_one()
         return int(documents), int(chunks)
 
-    def chunks(self, ids: Sequence[int]) -> dict[int, StoredChunk]:
-        if not ids:
-            return {}
-        rows = self.c.execute(
+    def _stored(self) -> sa.Select[Any]:
+        """Chunks with their document's source, as StoredChunk reads them, of this tenant or shared."""
+        return (
             sa.select(
                 kb_chunks.c.id,
                 kb_chunks.c.document_id,
@@ -254,8 +253,13 @@ class KnowledgeRepository:
                 kb_chunks.c.ordinal,
             )
             .join(kb_documents, kb_documents.c.id == kb_chunks.c.document_id)
-            .where(kb_chunks.c.id.in_(list(ids)), kb_chunks.c.tenant_id.in_([self.tenant, SHARED_TENANT]))
+            .where(kb_chunks.c.tenant_id.in_([self.tenant, SHARED_TENANT]))
         )
+
+    def chunks(self, ids: Sequence[int]) -> dict[int, StoredChunk]:
+        if not ids:
+            return {}
+        rows = self.c.execute(self._stored().where(kb_chunks.c.id.in_(list(ids))))
         return {row.id: StoredChunk(*row) for row in rows}
 
     def embeddings(self, ids: Sequence[int]) -> dict[int, np.ndarray]:
@@ -295,21 +299,7 @@ class KnowledgeRepository:
     def document_chunks(self, document_id: int) -> list[StoredChunk]:
         """The chunks of one document, in order."""
         rows = self.c.execute(
-            sa.select(
-                kb_chunks.c.id,
-                kb_chunks.c.document_id,
-                kb_documents.c.source,
-                kb_chunks.c.title,
-                kb_chunks.c.section,
-                kb_chunks.c.text,
-                kb_chunks.c.ordinal,
-            )
-            .join(kb_documents, kb_documents.c.id == kb_chunks.c.document_id)
-            .where(
-                kb_chunks.c.document_id == document_id,
-                kb_chunks.c.tenant_id.in_([self.tenant, SHARED_TENANT]),
-            )
-            .order_by(kb_chunks.c.ordinal)
+            self._stored().where(kb_chunks.c.document_id == document_id).order_by(kb_chunks.c.ordinal)
         )
         return [StoredChunk(*row) for row in rows]
 
