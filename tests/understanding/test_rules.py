@@ -70,6 +70,30 @@ def test_confirmations_and_corrections(parts: Any) -> None:
     ]
 
 
+def test_naming_a_value_at_a_confirmation_asks_for_it_again(parts: Any) -> None:
+    engine, nlu = parts
+    state = state_for(
+        engine,
+        StartFlow("transfer_money"),
+        SetSlot("recipient", "Bob"),
+        SetSlot("amount", "5"),
+        SetSlot("day", "2026-12-01"),
+    )
+    expecting = engine.expectation(state)
+    assert nlu.understand("the amount is wrong", expecting) == [CorrectSlot("amount", None)]
+    assert nlu.understand("no, change the recipient", expecting) == [CorrectSlot("recipient", None)]
+    assert nlu.understand("the recipient should be Carol", expecting) == [CorrectSlot("recipient", "Carol")]
+    assert nlu.understand("the amount should be 9 dollars", expecting) == [
+        CorrectSlot("amount", {"amount": "9", "currency": "USD"})
+    ]
+    assert nlu.understand("yes, the amount is right", expecting) == [Confirm()]
+    # Asked again: the engine goes back to the step that asked for it, and the rest stays.
+    turn = engine.handle(state, [CorrectSlot("amount", None)])
+    assert "amount" not in turn.state.top.slots and turn.state.top.slots["recipient"] == "Bob"
+    assert turn.state.top.status == "waiting_input"
+    assert any(e.kind == "slot.reopened" for e in turn.events)
+
+
 def test_cancel_handoff_questions_and_small_talk(parts: Any) -> None:
     engine, nlu = parts
     state = state_for(engine, StartFlow("transfer_money"))

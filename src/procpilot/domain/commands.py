@@ -45,7 +45,8 @@ class SetSlot(Command):
 
 @dataclass(frozen=True)
 class CorrectSlot(Command):
-    """Change a slot that was already filled ("no, make it Friday")."""
+    """Change a slot that was already filled ("no, make it Friday"); with no ``value``, ask for it
+    again ("change the date")."""
 
     name: ClassVar[str] = "correct_slot"
     slot: str

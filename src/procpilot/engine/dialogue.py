@@ -10,7 +10,7 @@ from procpilot.domain.commands import Command, StartFlow
 from procpilot.domain.durations import describe, parse_duration
 from procpilot.domain.events import Event
 from procpilot.domain.expectation import APPROVAL, CONFIRMATION, NOTHING, SLOT, Expectation
-from procpilot.domain.flows import Pack
+from procpilot.domain.flows import Flow, Pack
 from procpilot.domain.state import (
     ACTIVE,
     WAITING_APPROVAL,
@@ -21,7 +21,7 @@ from procpilot.domain.state import (
     DialogueState,
     Frame,
 )
-from procpilot.domain.steps import ApprovalStep, CallStep, CollectStep, GenerateStep, WaitStep
+from procpilot.domain.steps import ApprovalStep, CallStep, CollectStep, ConfirmStep, GenerateStep, WaitStep
 from procpilot.engine import executor, processor
 from procpilot.engine.effects import (
     ApprovalDecision,
@@ -295,7 +295,27 @@ class DialogueEngine:
         frame.status = ACTIVE
         key = f"approval_{decision.outcome}"
         target = {"rejected": step.on_rejected, "timeout": step.on_timeout}.get(decision.outcome)
-        if decision.outcome == "approved":
+        back = step.on_changes or _confirmation_before(flow, step.id)
+        if decision.outcome == "changes_requested" and back:
+            # Not the end: the requester amends what they asked for, and the amended request
+            # goes back to the person who asked for the changes.
+            turn.utter(turn.response(key, flow=flow.title, comment=decision.comment), frame)
+            frame.context["revision"] = {
+                "step": step.id,
+                "approver": decision.by,
+                "comment": decision.comment,
+            }
+            fields = _amendable(flow, frame, back)
+            turn.utter(
+                turn.response("approval_revise", fields=[title for _, title in fields]),
+                frame,
+                [
+                    {"title": turn.response("change_field", field=title), "payload": f"change the {title}"}
+                    for _, title in fields
+                ],
+            )
+            frame.step_id = back
+        elif decision.outcome == "approved":
             turn.utter(turn.response(key, flow=flow.title, comment=decision.comment), frame)
             frame.step_id = flow.following(step.id)
         elif target:
@@ -351,6 +371,27 @@ class DialogueEngine:
         if user_frame.status == WAITING_APPROVAL:
             return Expectation(APPROVAL, **base)
         return Expectation(NOTHING, **base)
+
+
+def _confirmation_before(flow: Flow, step_id: str) -> str | None:
+    """The last confirmation before ``step_id``: where the requester sees what they asked for."""
+    ids = [s.id for s in flow.steps]
+    before = flow.steps[: ids.index(step_id)] if step_id in ids else []
+    return next((s.id for s in reversed(before) if isinstance(s, ConfirmStep)), None)
+
+
+def _amendable(flow: Flow, frame: Frame, until: str) -> list[tuple[str, str]]:
+    """(slot, its title) of the filled slots collected before ``until``, in the order asked."""
+    ids = [s.id for s in flow.steps]
+    before = flow.steps[: ids.index(until)] if until in ids else flow.steps
+    found: list[tuple[str, str]] = []
+    for step in before:
+        if isinstance(step, CollectStep) and frame.slots.get(step.slot) is not None:
+            slot = flow.slots[step.slot]
+            title = (slot.description or step.slot.replace("_", " ")).removeprefix("the ")
+            if (step.slot, title) not in found:
+                found.append((step.slot, title))
+    return found
 
 
 def _call_from_pending(frame: Frame, pending: dict[str, Any], retries: int) -> ToolCall:

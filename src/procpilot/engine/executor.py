@@ -291,6 +291,13 @@ def request(turn: TurnContext, frame: Frame, effect: Effect) -> None:
 def _approval(turn: TurnContext, frame: Frame, step: ApprovalStep) -> None:
     env = turn.env(frame)
     assignee = expressions.evaluate(step.assignee, env) if step.assignee else None
+    role = step.role
+    summary = turn.render(step.summary, frame) or turn.flow(frame).title
+    revision = frame.context.pop("revision", None)
+    if revision and revision.get("step") == step.id and revision.get("approver"):
+        # Amended after this approver asked for changes: back to them, saying so.
+        assignee, role = revision["approver"], None
+        summary = f"Amended after your comment \u201c{revision.get('comment', '')}\u201d. {summary}"
     visit = _visit(frame, step)
     request(
         turn,
@@ -300,8 +307,8 @@ def _approval(turn: TurnContext, frame: Frame, step: ApprovalStep) -> None:
             step_id=step.id,
             flow_id=frame.flow_id,
             key=f"{frame.frame_id}/{step.id}/{visit}",
-            summary=turn.render(step.summary, frame) or turn.flow(frame).title,
-            role=step.role,
+            summary=summary,
+            role=role,
             assignee=str(assignee) if assignee is not None else None,
             timeout=step.timeout,
         ),

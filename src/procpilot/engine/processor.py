@@ -196,6 +196,9 @@ def _set(turn: TurnContext, slot_name: str, value: Any) -> None:
 
 
 def _correct(turn: TurnContext, slot_name: str, value: Any) -> None:
+    if value is None:
+        _reopen(turn, slot_name)
+        return
     frame = _frame_for(turn, slot_name, filled=True) or _frame_for(turn, slot_name)
     if frame is None:
         turn.emit("slot.ignored", slot=slot_name, reason="no active flow has this slot")
@@ -237,6 +240,30 @@ def _correct(turn: TurnContext, slot_name: str, value: Any) -> None:
             "value_text": label or _text(canonical),
         },
     )
+
+
+def _reopen(turn: TurnContext, slot_name: str) -> None:
+    """ "Change the date" with no new date: ask for it again, from the step that collected it (the
+    steps after it run again, so checks and the summary see the new answer)."""
+    frame = _frame_for(turn, slot_name, filled=True)
+    if frame is None or frame.status not in (WAITING_INPUT, WAITING_CONFIRM, ACTIVE):
+        turn.emit("slot.ignored", slot=slot_name, reason="nothing filled to ask again")
+        return
+    flow = turn.flow(frame)
+    ids = [step.id for step in flow.steps]
+    collect = next((s for s in flow.steps if isinstance(s, CollectStep) and s.slot == slot_name), None)
+    current = ids.index(frame.step_id) if frame.step_id in ids else len(ids)
+    if collect is None or ids.index(collect.id) >= current:
+        turn.emit("slot.ignored", slot=slot_name, reason="not asked before this step")
+        return
+    old = frame.slots.pop(slot_name)
+    # What they said before must not fill it again from their earlier words.
+    frame.context.setdefault("discarded", {}).setdefault(slot_name, []).append(old)
+    frame.context.pop(f"asked:{collect.id}", None)
+    frame.context.pop("reprompt", None)
+    frame.step_id = collect.id
+    frame.status = ACTIVE
+    turn.emit("slot.reopened", flow=frame.flow_id, slot=slot_name, value=old)
 
 
 def _text(value: Any) -> str:

@@ -124,6 +124,7 @@ _STEPS = {
         },
         on_rejected=_STEP_ID,
         on_timeout=_STEP_ID,
+        on_changes=_STEP_ID,
         result=_ID,
     ),
     "generate": _step(

@@ -50,10 +50,62 @@ _CANCEL = re.compile(
     r"(\s+(it|that|this|the (return|exchange|request|process|whole thing)))?\s*(please)?[.!]*\s*$",
     re.IGNORECASE,
 )
+
+
+def cancels(text: str) -> bool:
+    """Whether the message asks to stop what is going on ("cancel", "never mind")."""
+    return bool(_CANCEL.match(text))
+
+
 _CORRECTION = re.compile(
     r"^\s*(no[,!.]?\s+|actually|sorry|oops|wait|i meant|make it|change (it|that)|not\b|instead)",
     re.IGNORECASE,
 )
+# At a confirmation, words that say a value is to change ("the amount should be 45 euros").
+_CHANGE = re.compile(
+    r"\b(change|changed|update|fix|correct|should be|should have been|was|were|wrong|instead)\b",
+    re.IGNORECASE,
+)
+# Words too common to name a slot by ("the date of the purchase" is named by "date", "purchase").
+_NOT_NAMES = frozenset(
+    [
+        "with",
+        "from",
+        "that",
+        "this",
+        "your",
+        "which",
+        "what",
+        "when",
+        "where",
+        "whom",
+        "their",
+        "there",
+        "them",
+        "they",
+        "about",
+        "other",
+        "would",
+        "should",
+        "could",
+        "have",
+        "been",
+        "the",
+        "and",
+        "for",
+    ]
+)
+
+
+def _slot_words(name: str, slot: SlotDef) -> list[str]:
+    words = [*name.split("_"), *re.findall(r"[a-z]+", (slot.description or "").lower())]
+    out: list[str] = []
+    for word in words:
+        if len(word) >= 4 and word not in _NOT_NAMES and word not in out:
+            out.append(word)
+    return out
+
+
 _QUESTION = re.compile(
     # With the spellings people type: "whats", "wats", "hows", "wheres", "whos", "hw".
     r"^\s*(what|what's|whats|wats|how|hows|how's|hw|when|whens|where|wheres|where's|why|who|whos|which"
@@ -115,6 +167,10 @@ class RuleUnderstanding:
             if corrections:
                 return corrections
             answer = extractors.yes_no(text)
+            named = self._named_slots(text, expectation) if answer is not True else []
+            if named:
+                # "no, the date is wrong", "change the merchant": ask for it again.
+                return named
             if answer is not None:
                 return [Confirm() if answer else Deny()]
         if expectation.kind != SLOT and len(text.split()) <= 4:
@@ -213,8 +269,36 @@ class RuleUnderstanding:
                 found.append(SetSlot(name, value))
         return found
 
+    def _named_slots(self, text: str, expectation: Expectation) -> list[Command]:
+        """Filled slots a message at a confirmation names ("the amount", "change the merchant"),
+        latest asked first; a text slot takes the words after "to", "is" or "should be"."""
+        found: list[Command] = []
+        for name, slot in expectation.flow_slots.items():
+            if expectation.filled.get(name) is None or slot.type == "boolean":
+                continue
+            hit = next(
+                (w for w in _slot_words(name, slot) if re.search(rf"\b{re.escape(w)}s?\b", text, re.I)), None
+            )
+            if hit is None:
+                continue
+            value = None
+            if slot.type == "text" and not slot.pattern:
+                said = re.search(
+                    rf"\b{re.escape(hit)}\w*\b.*?\b(?:to|is|was|should be|should have been)\s+(.+?)[.!]*$",
+                    text,
+                    re.I,
+                )
+                value = said.group(1).strip() if said and said.group(1).strip() else None
+            found.append(CorrectSlot(name, value))
+        return found[::-1]
+
     def _corrections(self, text: str, expectation: Expectation) -> list[Command]:
-        if not _CORRECTION.match(text):
+        # At a confirmation, "the amount should be 45 euros" corrects too, but only a value said
+        # plainly (with its unit): "receipt 8812" is no amount.
+        loose = (
+            not _CORRECTION.match(text) and expectation.kind == CONFIRMATION and bool(_CHANGE.search(text))
+        )
+        if not (_CORRECTION.match(text) or loose):
             return []
         found: list[Command] = []
         for name, slot in expectation.flow_slots.items():
@@ -232,7 +316,7 @@ class RuleUnderstanding:
             said = slot_reading.with_earlier_words(text, options, expectation.labels, expectation.notes)
             # A bare number in "no, it should start on 9 December" is no count of days: a number
             # corrects a count only when said with its unit ("make it 4 days").
-            unasked = slot.type in ("integer", "number")
+            unasked = slot.type in ("integer", "number") or loose
             value = self._extract(slot, said, expectation, asked=not unasked) if said else None
             if isinstance(value, slot_reading.Ambiguous):
                 continue
