@@ -189,6 +189,135 @@ def test_log_in_return_claim_approve_and_read_the_timeline(browser: Browser, bas
     shot(olga, "10-timeline")
 
 
+def test_asking_for_changes_sends_the_claim_back_to_be_amended(browser: Browser, base_url: str) -> None:
+    olga = log_in(browser, base_url, "olga")
+    start_chat(olga, "workplace", "I want to claim an expense", "How much did you pay?")
+    say(olga, "60 euros", "Which category")
+    choose(olga, "meals", "On which day")
+    say(olga, "yesterday", "Where did you pay")
+    say(olga, "Cafe Rossi", "charged to cost centre CC-500")
+    choose(olga, "Yes", "sent this to Eva Engel for approval")
+
+    eva = log_in(browser, base_url, "eva")
+    eva.click("#nav-approvals")
+    task = eva.locator("article.task", has_text="€60.00 for meals at Cafe Rossi")
+    # Asking for changes without saying which is refused by the form itself.
+    task.get_by_role("button", name="Ask for changes").click()
+    expect(task.locator("input[name=comment]:invalid")).to_have_count(1)
+    task.locator("input[name=comment]").fill("the receipt says 64 euros")
+    task.get_by_role("button", name="Ask for changes").click()
+    expect(task).to_have_count(0)
+
+    # Olga is asked what to change, changes the amount, and the claim goes back to Eva.
+    expect(olga.locator(".msg.bot", has_text="needs changes: the receipt says 64 euros")).to_have_count(
+        1, timeout=15_000
+    )
+    expect(olga.locator(".msg.bot").last).to_contain_text("€60.00 for meals at Cafe Rossi")
+    shot(olga, "18-changes-asked")
+    before = olga.locator(".msg.bot").count()
+    olga.locator(".msg.bot", has_text="Tell me what to change").get_by_role(
+        "button", name="Change the amount"
+    ).click()
+    wait_reply(olga, before, "How much did you pay?")
+    say(olga, "64 euros", "€64.00 for meals at Cafe Rossi")
+    choose(olga, "Yes", "sent this to Eva Engel for approval")
+    shot(olga, "19-changes-resent")
+
+    eva.reload()
+    amended = eva.locator("article.task", has_text="€64.00 for meals at Cafe Rossi")
+    expect(amended).to_contain_text("Amended after your comment “the receipt says 64 euros”")
+    expect(amended).to_contain_text("Assigned to: Eva Engel")
+    shot(eva, "20-changes-back-to-approver")
+    amended.get_by_role("button", name="Approve").click()
+    expect(olga.locator(".msg.bot", has_text="reference EX-")).to_have_count(1, timeout=15_000)
+
+
+PHONE = {"width": 390, "height": 844}
+
+
+def both_widths(page: Page, name: str) -> None:
+    """The page at desktop width, then at a phone's (and back)."""
+    shot(page, name)
+    desktop = page.viewport_size
+    page.set_viewport_size(PHONE)
+    shot(page, f"{name}-phone")
+    if desktop:
+        page.set_viewport_size(desktop)
+
+
+def test_a_person_asks_for_a_human_and_an_agent_takes_over_at_the_desk(
+    browser: Browser, base_url: str
+) -> None:
+    olga = log_in(browser, base_url, "olga")
+    start_chat(olga, "workplace", "I want to claim an expense", "How much did you pay?")
+    say(olga, "42 euros", "Which category")
+    say(olga, "can I talk to a real person please", "Someone will get back to you shortly")
+    say(olga, "are you there?", "number 1 in the queue")
+
+    sam = log_in(browser, base_url, "sam")
+    expect(sam.locator("#nav-approvals")).to_have_count(0)
+    expect(sam.locator("#desk-count")).to_have_text("1")
+    sam.click("#nav-desk")
+    row = sam.locator("#queue tr", has_text="Olga Okafor")
+    expect(row).to_contain_text("I want to claim an expense")
+    expect(row).to_contain_text("waiting")
+    both_widths(sam, "21-desk-queue")
+    row.get_by_role("button", name="Take").click()
+    expect(sam).to_have_url(re.compile(r"/desk/h_"))
+    understood = sam.locator("#understood")
+    expect(understood).to_contain_text("claim an expense")
+    expect(understood).to_contain_text("amount")
+    expect(understood).to_contain_text("42")
+    expect(sam.locator("#messages")).to_contain_text("are you there?")
+    expect(sam.locator("#chat[data-ready='1']")).to_have_count(1)
+
+    # Olga is told a person took over; Sam's reply reaches her chat marked as a person's.
+    expect(olga.locator(".msg.agent", has_text="Sam Support from our team has taken over")).to_have_count(
+        1, timeout=15_000
+    )
+    sam.fill("#text", "Hi Olga, Sam here. What do you need?")
+    sam.press("#text", "Enter")
+    agent = olga.locator(".msg.agent", has_text="Sam here")
+    expect(agent).to_have_count(1, timeout=15_000)
+    expect(agent.locator(".who")).to_have_text("Sam Support · a person")
+    olga.fill("#text", "I would rather book two days off")
+    olga.press("#text", "Enter")
+    expect(sam.locator(".msg.user", has_text="two days off")).to_have_count(1, timeout=15_000)
+    both_widths(sam, "22-desk-conversation")
+    both_widths(olga, "23-chat-with-a-person")
+
+    # Sam starts the leave request for her; the assistant asks Olga what it needs.
+    sam.select_option("#start-for select[name=flow]", label="request leave")
+    sam.locator("#start-for button").click()
+    expect(sam.locator("#queue-empty")).to_be_visible()
+    expect(olga.locator(".msg.bot").last).to_contain_text("From which day?", timeout=15_000)
+    say(olga, "next Monday", "How many working days?")
+    shot(olga, "24-back-with-the-assistant")
+
+
+def test_a_conversation_is_renamed_archived_and_restored(browser: Browser, base_url: str) -> None:
+    olga = log_in(browser, base_url, "olga")
+    start_chat(olga, "workplace", "remind me to call the bank in 2 hours", "")
+    conversation = olga.url
+    olga.locator("#chat-tools summary, .chat-tools summary").click()
+    olga.fill("#rename input[name=title]", "Bank call")
+    olga.locator("#rename button").click()
+    expect(olga.locator("#chat-title")).to_contain_text("Bank call")
+    olga.goto("/chat")
+    expect(olga.locator("#conversations")).to_contain_text("Bank call")
+    olga.goto(conversation)
+    olga.locator("#archive button").click()
+    expect(olga).to_have_url(re.compile(r"/chat$"))
+    expect(olga.locator("#conversations .title", has_text="Bank call")).to_have_count(0)
+    olga.click("#toggle-archived")
+    expect(olga.locator("#conversations")).to_contain_text("Bank call")
+    both_widths(olga, "25-archived")
+    olga.locator("#conversations a", has_text="Bank call").click()
+    olga.get_by_role("button", name="Restore").click()
+    olga.goto("/chat")
+    expect(olga.locator("#conversations")).to_contain_text("Bank call")
+
+
 def test_pack_browser_admin_pages_and_chinese(browser: Browser, base_url: str) -> None:
     admin = log_in(browser, base_url, "admin", "procpilot-admin")
     admin.click("#nav-packs")

@@ -18,6 +18,8 @@ from procpilot.api import (
     admin,
     conversations,
     data,
+    desk_pages,
+    handoffs,
     knowledge,
     middleware,
     models,
@@ -66,6 +68,7 @@ def create_app(
         operations,
         sessions,
         conversations,
+        handoffs,
         processes,
         pack_routes,
         admin,
@@ -75,6 +78,7 @@ def create_app(
         openai,
     ):
         app.include_router(module.router)
+    app.include_router(desk_pages.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

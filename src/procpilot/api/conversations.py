@@ -13,7 +13,7 @@ from fastapi.responses import StreamingResponse
 
 from procpilot.api.auth import Caller, Services
 from procpilot.api.resume import resume_after
-from procpilot.api.schemas import MessageIn, NewConversationIn, ReplyOut
+from procpilot.api.schemas import ConversationChangeIn, MessageIn, NewConversationIn, ReplyOut
 from procpilot.services.conversations.messages import Reply
 
 router = APIRouter(prefix="/api/conversations", tags=["conversations"])
@@ -55,9 +55,22 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
 
 
 @router.get("")
-def list_conversations(c: Services, who: Caller, all: bool = False) -> list[dict[str, Any]]:
-    """The caller's conversations, newest first; with ``all=true`` the tenant's (admin, auditor)."""
-    return c.chats.listing(who, everyone=all)
+def list_conversations(
+    c: Services, who: Caller, all: bool = False, archived: bool = False
+) -> list[dict[str, Any]]:
+    """The caller's conversations, newest first; with ``all=true`` the tenant's (admin, auditor);
+    with ``archived=true`` the archived ones."""
+    return c.chats.listing(who, everyone=all, archived=archived)
+
+
+@router.patch("/{conversation_id}", status_code=204)
+def change_conversation(conversation_id: str, body: ConversationChangeIn, c: Services, who: Caller) -> None:
+    """Rename a conversation of one's own (an empty title brings back its first request), or
+    archive it (``archived: false`` brings it back). Nothing in it is deleted."""
+    if body.title is not None:
+        c.chats.rename(who, conversation_id, body.title)
+    if body.archived is not None:
+        c.chats.archive(who, conversation_id, body.archived)
 
 
 @router.post("", response_model=ReplyOut, responses=RESPONSES)

@@ -44,7 +44,18 @@ def _when(value: Any) -> str:
     return str(value or "")
 
 
+def _duration(seconds: Any) -> str:
+    """45 s, 3 min 5 s, 2 h 10 min."""
+    total = int(float(seconds or 0))
+    if total < 60:
+        return f"{total} s"
+    if total < 3600:
+        return f"{total // 60} min {total % 60} s"
+    return f"{total // 3600} h {total % 3600 // 60} min"
+
+
 templates.env.filters["when"] = _when
+templates.env.filters["duration"] = _duration
 templates.env.filters["markdown"] = markdown
 
 
@@ -90,7 +101,7 @@ def error_page(request: Request, status: int, detail: str) -> Response:
     return render(request, "error.html", who, status=status, detail=detail)
 
 
-def _back(path: str) -> RedirectResponse:
+def back(path: str) -> RedirectResponse:
     return RedirectResponse(path, status_code=303)
 
 
@@ -110,7 +121,7 @@ async def favicon() -> Response:
 
 @router.get("/", response_class=HTMLResponse)
 async def home(request: Request) -> Response:
-    return _back("/chat")
+    return back("/chat")
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -135,7 +146,7 @@ async def login(
         )
     except NotAuthenticated:
         return render(request, "login.html", None, status=401, next=next, failed=True, tenant=tenant)
-    response = _back(next if next.startswith("/") and not next.startswith("//") else "/chat")
+    response = back(next if next.startswith("/") and not next.startswith("//") else "/chat")
     set_cookie(response, request, found, c.settings.cookie_secure)
     return response
 
@@ -144,7 +155,7 @@ async def login(
 async def logout(request: Request, c: Services) -> Response:
     await person(request)
     c.accounts.logout(request.cookies.get(COOKIE, ""))
-    response = _back("/login")
+    response = back("/login")
     response.delete_cookie(COOKIE, path="/")
     return response
 
@@ -158,7 +169,7 @@ async def language(request: Request, c: Services, language: Annotated[str, Form(
     path = (
         came_from.path if came_from.path.startswith("/") and not came_from.path.startswith("//") else "/chat"
     )
-    return _back(path + (f"?{came_from.query}" if came_from.query else ""))
+    return back(path + (f"?{came_from.query}" if came_from.query else ""))
 
 
 # -- chat -------------------------------------------------------------------------------------
@@ -166,11 +177,19 @@ async def language(request: Request, c: Services, language: Annotated[str, Form(
 
 @router.get("/chat", response_class=HTMLResponse)
 async def chat_index(
-    request: Request, c: Services, q: Annotated[str, Query(max_length=200)] = ""
+    request: Request, c: Services, q: Annotated[str, Query(max_length=200)] = "", archived: bool = False
 ) -> Response:
     who = await person(request)
-    mine = await run_in_threadpool(lambda: c.chats.listing(who, search=q))
-    return render(request, "chat_index.html", who, packs=c.catalog.summary(), conversations=mine, q=q)
+    mine = await run_in_threadpool(lambda: c.chats.listing(who, search=q, archived=archived))
+    return render(
+        request,
+        "chat_index.html",
+        who,
+        packs=c.catalog.summary(),
+        conversations=mine,
+        q=q,
+        archived=archived,
+    )
 
 
 @router.post("/chat")
@@ -182,7 +201,7 @@ async def chat_start(
 ) -> Response:
     who = await person(request)
     reply = await run_in_threadpool(lambda: c.chats.send(who, text=text, pack_id=pack, channel="web"))
-    return _back(f"/chat/{reply.conversation_id}")
+    return back(f"/chat/{reply.conversation_id}")
 
 
 @router.get("/chat/{conversation_id}", response_class=HTMLResponse)
@@ -207,10 +226,10 @@ async def chat_send(
     )
     if request.headers.get("hx-request"):
         return Response(status_code=204)  # the replies arrive through the page's event stream
-    return _back(f"/chat/{conversation_id}")
+    return back(f"/chat/{conversation_id}")
 
 
-def _sse_html(event: str, html: str, event_id: int | None = None) -> str:
+def sse_html(event: str, html: str, event_id: int | None = None) -> str:
     data = "".join(f"data: {line}\n" for line in html.strip().splitlines()) or "data: \n"
     head = f"id: {event_id}\n" if event_id is not None else ""
     return f"{head}event: {event}\n{data}\n"
@@ -238,12 +257,12 @@ async def chat_stream(
             found = await run_in_threadpool(c.chats.history, who, conversation_id, seen)
             for message in found["messages"]:
                 seen = message["id"]
-                yield _sse_html("message", message_template.render(m=message, t=t), message["id"])
+                yield sse_html("message", message_template.render(m=message, t=t), message["id"])
             waiting = await run_in_threadpool(c.chats.waiting, who, conversation_id)
             html = banner_template.render(waiting=waiting, flows=found["active_flows"], t=t)
             if html != banner:
                 banner = html
-                yield _sse_html("status", html)
+                yield sse_html("status", html)
             await asyncio.sleep(POLL_SECONDS)
 
     return StreamingResponse(events(), media_type="text/event-stream", headers={"Cache-Control": "no-store"})
@@ -321,7 +340,7 @@ async def review_submit(request: Request, item_id: RowId, c: Services) -> Respon
     if str(form.get("note") or "").strip():
         answer["note"] = str(form["note"]).strip()
     await run_in_threadpool(c.reviews.review, who, item_id, verdict, answer)
-    return _back(f"/review/{item['queue']['id']}")
+    return back(f"/review/{item['queue']['id']}")
 
 
 @router.get("/datasets", response_class=HTMLResponse)
@@ -343,7 +362,7 @@ async def datasets_build(
     who = await person(request)
     query = {"packs": [pack] if pack else [], "reviewed_only": bool(reviewed_only)}
     await run_in_threadpool(c.datasets.build, who, name, query)
-    return _back("/datasets")
+    return back("/datasets")
 
 
 # -- documents --------------------------------------------------------------------------------
@@ -388,7 +407,7 @@ async def models_train(
     await run_in_threadpool(
         lambda: c.training.create_job(who, pack, dataset, settings=settings, run_tests=bool(run_tests))
     )
-    return _back("/models")
+    return back("/models")
 
 
 @router.post("/models/rollback")
@@ -400,14 +419,14 @@ async def models_rollback(
 ) -> Response:
     who = await person(request)
     await run_in_threadpool(c.training.rollback, who, pack, use)
-    return _back("/models")
+    return back("/models")
 
 
 @router.post("/models/{version_id}/promote")
 async def models_promote(request: Request, version_id: str, c: Services) -> Response:
     who = await person(request)
     await run_in_threadpool(c.training.promote, who, version_id)
-    return _back("/models")
+    return back("/models")
 
 
 @router.post("/models/{version_id}/reject")
@@ -416,7 +435,7 @@ async def models_reject(
 ) -> Response:
     who = await person(request)
     await run_in_threadpool(c.training.reject, who, version_id, reason)
-    return _back("/models")
+    return back("/models")
 
 
 # -- approvals --------------------------------------------------------------------------------
@@ -451,7 +470,7 @@ async def approvals_decide(
 ) -> Response:
     who = await person(request)
     await run_in_threadpool(c.approvals.decide_as, who, approval_id, outcome, comment)
-    return _back("/approvals")
+    return back("/approvals")
 
 
 # -- processes --------------------------------------------------------------------------------
@@ -475,7 +494,7 @@ async def timeline_page(request: Request, instance_id: str, c: Services) -> Resp
 async def cancel_instance(request: Request, instance_id: str, c: Services) -> Response:
     who = await person(request)
     await run_in_threadpool(c.instances.cancel, who, instance_id)
-    return _back(f"/processes/{instance_id}")
+    return back(f"/processes/{instance_id}")
 
 
 # -- packs ------------------------------------------------------------------------------------
@@ -500,7 +519,7 @@ async def pack_page(request: Request, pack_id: str, c: Services) -> Response:
 
 @router.get("/admin", response_class=HTMLResponse)
 async def admin_home(request: Request) -> Response:
-    return _back("/admin/users")
+    return back("/admin/users")
 
 
 @router.get("/admin/users", response_class=HTMLResponse)
@@ -531,7 +550,7 @@ async def users_create(
             display_name=display_name,
         )
     )
-    return _back("/admin/users")
+    return back("/admin/users")
 
 
 @router.post("/admin/users/{user_id}")
@@ -546,7 +565,7 @@ async def users_change(
     await run_in_threadpool(
         lambda: c.accounts.update_user(who, user_id, roles=parse_roles(roles), active=bool(active))
     )
-    return _back("/admin/users")
+    return back("/admin/users")
 
 
 @router.get("/admin/roles", response_class=HTMLResponse)
@@ -574,7 +593,7 @@ async def tenants_create(
 ) -> Response:
     who = await person(request)
     await run_in_threadpool(c.accounts.create_tenant, who, tenant_id, name, admin_username, admin_password)
-    return _back("/admin/tenants")
+    return back("/admin/tenants")
 
 
 @router.get("/admin/keys", response_class=HTMLResponse)
@@ -602,7 +621,7 @@ async def keys_create(
 async def keys_revoke(request: Request, key_id: str, c: Services) -> Response:
     who = await person(request)
     await run_in_threadpool(c.accounts.revoke_key, who, key_id)
-    return _back("/admin/keys")
+    return back("/admin/keys")
 
 
 def install(app: Any) -> None:

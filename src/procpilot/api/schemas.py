@@ -127,3 +127,19 @@ class ChatCompletionIn(BaseModel):
     stream: bool = False
     stream_options: dict[str, Any] | None = None  # {"include_usage": true}: a last chunk with usage
     user: str | None = Field(default=None, max_length=200)
+
+
+class ConversationChangeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    title: str | None = Field(default=None, max_length=200)
+    archived: bool | None = None
+
+
+class AgentReplyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    text: str = Field(min_length=1, max_length=4000)
+
+
+class StartForIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    flow: str = Field(min_length=1, max_length=100)

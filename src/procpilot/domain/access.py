@@ -24,6 +24,7 @@ class Permission(StrEnum):
     REVIEW = "review"  # review queues: take items, correct them, label them
     CURATE = "curate"  # review queues set up; datasets built, compared, exported and deleted
     MODELS = "models"  # training jobs started; model versions evaluated, promoted and rolled back
+    ASSIST = "assist"  # the human agent's desk: take handed-off conversations, reply, hand back
 
 
 # The platform's roles. "agent_user" is the "agent user": someone who talks to the assistant.
@@ -38,6 +39,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
             Permission.REVIEW,
             Permission.CURATE,
             Permission.MODELS,
+            Permission.ASSIST,
         }
     ),
     "designer": frozenset({Permission.CONVERSE, Permission.DESIGN}),
@@ -50,6 +52,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     "data_steward": frozenset({Permission.CURATE}),
     # Which model answers people is a decision of its own, recorded with who made it.
     "model_steward": frozenset({Permission.MODELS}),
+    # A person of the organisation who answers the conversations the assistant hands over.
+    "agent": frozenset({Permission.CONVERSE, Permission.ASSIST}),
 }
 PLATFORM_ROLES = tuple(ROLE_PERMISSIONS)
 

@@ -132,11 +132,18 @@ class ConversationRepository:
         return found.scalar() is not None
 
     def listing(
-        self, user_id: str | None = None, limit: int = 100, search: str | None = None
+        self,
+        user_id: str | None = None,
+        limit: int = 100,
+        search: str | None = None,
+        *,
+        ids: list[str] | None = None,
+        archived: bool | None = None,
     ) -> list[dict[str, Any]]:
         """The tenant's conversations, newest first; only ``user_id``'s when given; only those with
-        a message containing ``search`` (any case) when given. Each with its ``title`` (the first
-        thing the person wrote) and ``preview`` (the last message)."""
+        a message containing ``search`` (any case) when given; only ``ids`` when given; archived or
+        not when ``archived`` is given. Each with its ``title`` (the name its owner gave it, else
+        the first thing the person wrote) and ``preview`` (the last message)."""
         query = sa.select(
             conversations.c.id,
             conversations.c.pack_id,
@@ -145,9 +152,15 @@ class ConversationRepository:
             conversations.c.status,
             conversations.c.created_at,
             conversations.c.updated_at,
+            conversations.c.title.label("named"),
+            conversations.c.archived,
         ).where(conversations.c.tenant_id == self.tenant)
         if user_id is not None:
             query = query.where(conversations.c.user_id == user_id)
+        if ids is not None:
+            query = query.where(conversations.c.id.in_(ids))
+        if archived is not None:
+            query = query.where(conversations.c.archived == archived)
         if search:
             pattern = "%" + search.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
             query = query.where(
@@ -186,9 +199,23 @@ class ConversationRepository:
         by_conversation = {cid: (texts.get(first), texts.get(last)) for cid, first, last in ends}
         for row in rows:
             first, last = by_conversation.get(row["id"], (None, None))
-            row["title"] = first or ""
+            row["title"] = row.pop("named") or first or ""
             row["preview"] = last or ""
         return rows
+
+    def rename(self, conversation_id: str, title: str | None) -> None:
+        self.c.execute(
+            conversations.update()
+            .where(conversations.c.tenant_id == self.tenant, conversations.c.id == conversation_id)
+            .values(title=title or None)
+        )
+
+    def archive(self, conversation_id: str, archived: bool) -> None:
+        self.c.execute(
+            conversations.update()
+            .where(conversations.c.tenant_id == self.tenant, conversations.c.id == conversation_id)
+            .values(archived=archived)
+        )
 
     def by_digest(self, digest: str) -> str | None:
         found = self.c.execute(

@@ -125,6 +125,8 @@ conversations = sa.Table(
     sa.Column("status", sa.String(32), nullable=False, server_default="active"),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=_NOW),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=_NOW),
+    sa.Column("title", sa.String(200)),  # the owner's own name for it; else its first request
+    sa.Column("archived", sa.Boolean, nullable=False, server_default=sa.false()),
 )
 
 messages = sa.Table(
@@ -521,4 +523,24 @@ training_jobs = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=_NOW),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=_NOW),
     sa.Index("ix_training_jobs_tenant", "tenant_id", "created_at"),
+)
+
+# A conversation handed to a person: waiting in the queue, taken by an agent, then handed back to
+# the assistant ("returned"), closed by the agent, or left by the person ("cancelled").
+handoffs = sa.Table(
+    "handoffs",
+    metadata,
+    sa.Column("id", sa.String(100), primary_key=True),
+    sa.Column("tenant_id", sa.String(64), sa.ForeignKey("tenants.id"), nullable=False),
+    sa.Column("conversation_id", sa.String(100), sa.ForeignKey("conversations.id"), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("understood", sa.JSON, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("requested_at", sa.DateTime(timezone=True), nullable=False, server_default=_NOW),
+    sa.Column("taken_by", sa.String(64)),
+    sa.Column("taken_at", sa.DateTime(timezone=True)),
+    sa.Column("ended_by", sa.String(64)),
+    sa.Column("ended_at", sa.DateTime(timezone=True)),
+    sa.Index("ix_handoffs_queue", "tenant_id", "status", "requested_at"),
+    sa.Index("ix_handoffs_conversation", "tenant_id", "conversation_id"),
 )

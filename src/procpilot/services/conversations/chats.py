@@ -85,9 +85,13 @@ class ChatService:
     def history(self, principal: Principal, conversation_id: str, after: int = 0) -> dict[str, Any]:
         record = self._record(principal, conversation_id, write=False)
         with self.database.transaction() as c:
-            rows = ConversationRepository(c, principal.tenant).messages(conversation_id, after)
+            repo = ConversationRepository(c, principal.tenant)
+            rows = repo.messages(conversation_id, after)
+            (summary,) = repo.listing(ids=[conversation_id]) if after == 0 else [{}]
         return {
             "id": conversation_id,
+            "title": summary.get("title", ""),
+            "archived": bool(summary.get("archived", False)),
             "pack": record.pack_id,
             "user_id": record.user_id,
             "status": record.status,
@@ -99,6 +103,7 @@ class ChatService:
                     "role": m["role"],
                     "text": m["text"],
                     "buttons": (m["data"] or {}).get("buttons", []),
+                    "by_name": (m["data"] or {}).get("name"),  # an agent's name on their messages
                     "at": m["created_at"],
                 }
                 for m in rows
@@ -118,16 +123,38 @@ class ChatService:
         return self.conversations.events(tenant=principal.tenant, conversation_id=conversation_id)
 
     def listing(
-        self, principal: Principal, *, everyone: bool = False, limit: int = 100, search: str | None = None
+        self,
+        principal: Principal,
+        *,
+        everyone: bool = False,
+        limit: int = 100,
+        search: str | None = None,
+        archived: bool | None = False,
     ) -> list[dict[str, Any]]:
-        """The principal's conversations (titled by the first request, with the last message as a
-        preview); the tenant's with ``everyone`` (needs ``read_all``); ``search``: words in them."""
+        """The principal's conversations (titled by their own name for it or the first request,
+        with the last message as a preview); the tenant's with ``everyone`` (needs ``read_all``);
+        ``search``: words in them; ``archived``: the archived ones, the others, or all (None)."""
         if everyone:
             principal.require(Permission.READ_ALL, "listing everyone's conversations")
         with self.database.transaction() as c:
             return ConversationRepository(c, principal.tenant).listing(
-                None if everyone else principal.id, limit=limit, search=(search or "").strip()[:200] or None
+                None if everyone else principal.id,
+                limit=limit,
+                search=(search or "").strip()[:200] or None,
+                archived=archived,
             )
+
+    def rename(self, principal: Principal, conversation_id: str, title: str) -> None:
+        """The owner names a conversation; an empty name brings back its first request."""
+        self._record(principal, conversation_id, write=True)
+        with self.database.transaction() as c:
+            ConversationRepository(c, principal.tenant).rename(conversation_id, " ".join(title.split())[:200])
+
+    def archive(self, principal: Principal, conversation_id: str, archived: bool = True) -> None:
+        """The owner puts a conversation out of their list (or back); nothing is deleted."""
+        self._record(principal, conversation_id, write=True)
+        with self.database.transaction() as c:
+            ConversationRepository(c, principal.tenant).archive(conversation_id, archived)
 
     # -- OpenAI-compatible chats: the client resends the whole chat every time ----------------
 

@@ -14,8 +14,10 @@ from procpilot.domain.errors import UserError
 from procpilot.domain.events import Event
 from procpilot.domain.state import DialogueState
 from procpilot.engine import ApprovalDecision, DialogueEngine, Outcome, TimerFired, Turn
+from procpilot.engine.templates import Renderer
 from procpilot.llm import ChatRequest, ChatResponse, ModelError
 from procpilot.llm.facts import keeps_facts, missing_facts
+from procpilot.services.conversations.understood import understood
 from procpilot.services.data.collection import CollectionService
 from procpilot.services.knowledge import KnowledgeService, knowledge_tool
 from procpilot.services.models.routing import ModelService
@@ -24,10 +26,12 @@ from procpilot.services.processes.runtime import EffectContext, InlineRuntime
 from procpilot.storage.accounts import AccountRepository
 from procpilot.storage.conversations import ConversationRecord, ConversationRepository
 from procpilot.storage.database import Database
+from procpilot.storage.handoffs import HandoffRepository
 from procpilot.storage.processes import ProcessRepository
 from procpilot.storage.snapshots import SnapshotRepository
 from procpilot.tools.runner import ToolRunner
 from procpilot.understanding.llm_commands import HybridUnderstanding, LLMCommandGenerator, command_context
+from procpilot.understanding.rules import cancels
 
 log = structlog.get_logger(__name__)
 
@@ -35,6 +39,11 @@ MAX_EFFECTS_PER_MESSAGE = 50
 KNOWLEDGE_FLOW = "pattern_knowledge"
 QUOTED = "(answered the question from the organisation's documents)"
 MAX_MESSAGE_CHARS = 4000
+HANDOFF_QUEUED = (
+    "You are number {{ place }} in the queue for a person, who will answer here. "
+    'Write "cancel" to go back to the assistant.'
+)
+HANDOFF_LEFT = "Okay, you're back with the assistant. What can I do for you?"
 REPHRASE_SYSTEM = (
     "Rephrase the assistant message you are given so it sounds natural and friendly. Keep every name, "
     "number, amount, date and identifier exactly as written; do not add information. Reply with the "
@@ -125,6 +134,10 @@ class ConversationService:
                 raise UserError(
                     f"conversation {conversation_id} belongs to pack {record.pack_id!r}, not {pack_id!r}"
                 )
+            held = HandoffRepository(c, tenant).open_for(conversation_id)
+        if held is not None:
+            # With a person now: the message is theirs to answer, not the assistant's.
+            return self._held(tenant, pack, record, held, text)
         state = DialogueState.from_dict(record.state)
         state.roles = list(roles)
         state.caller = user_id
@@ -301,6 +314,9 @@ class ConversationService:
                 )
             version = repo.save_state(ctx.conversation_id, turn.state.as_dict(), version, status)
             repo.add_events(ctx.conversation_id, [e.as_dict() for e in turn.events])
+            handoff = next((e for e in turn.events if e.kind == "handoff.requested"), None)
+            if handoff is not None:
+                self._queue(c, ctx, pack, str(handoff.data.get("reason") or ""))
             for event in turn.events:
                 if event.kind == "bot.uttered":
                     repo.add_message(ctx.conversation_id, "bot", event.data["text"], event.data)
@@ -319,6 +335,71 @@ class ConversationService:
                         f"{ctx.conversation_id}/{event.data['frame']}", event.kind.split(".")[1]
                     )
         return version
+
+    def _queue(self, c: Any, ctx: EffectContext, pack: PackRuntime, reason: str) -> None:
+        """Put the conversation in the queue for a person (once, while one is open)."""
+        queue = HandoffRepository(c, ctx.tenant)
+        if queue.open_for(ctx.conversation_id) is not None:
+            return
+        so_far = ConversationRepository(c, ctx.tenant).events(ctx.conversation_id)
+        queue.create(
+            f"h_{uuid.uuid4().hex}", ctx.conversation_id, reason, understood(so_far, pack.loaded.pack)
+        )
+        log.info("handoff.queued", tenant=ctx.tenant, conversation=ctx.conversation_id)
+
+    def _held(
+        self, tenant: str, pack: PackRuntime, record: ConversationRecord, held: dict[str, Any], text: str
+    ) -> Reply:
+        """A message while a person has the conversation (or it waits for one): kept for them.
+        While it waits, the person is told where they are in the queue, and may leave it."""
+        said: list[dict[str, Any]] = []
+        left = False
+        responses = pack.loaded.pack.responses
+        with self.database.transaction() as c:
+            repo = ConversationRepository(c, tenant)
+            queue = HandoffRepository(c, tenant)
+            repo.add_message(record.id, "user", text)
+            if held["status"] == "waiting" and cancels(text):
+                queue.end(held["id"], "cancelled", record.user_id or "person")
+                state = DialogueState.from_dict(record.state)
+                state.handed_off = False
+                repo.save_state(record.id, state.as_dict(), record.version, "active")
+                said.append({"text": responses.get("handoff_left", HANDOFF_LEFT), "buttons": []})
+                left = True
+            elif held["status"] == "waiting":
+                place = queue.position(held["id"], held["requested_at"])
+                line = Renderer().render(responses.get("handoff_queued", HANDOFF_QUEUED), {"place": place})
+                said.append({"text": line, "buttons": []})
+            for message in said:
+                repo.add_message(record.id, "bot", message["text"], {"flow": "pattern_human_handoff"})
+        return Reply(conversation_id=record.id, messages=said, handed_off=not left)
+
+    def on_behalf(self, *, tenant: str, conversation_id: str, commands: list[Command]) -> Reply:
+        """Commands given for the person by someone helping them (an agent starting a flow): the
+        assistant goes on in the person's conversation, with the person's roles."""
+        record, pack, state, ctx = self._load(tenant, conversation_id)
+        events: list[Event] = []
+        turn = pack.engine.handle(state, commands)
+        state, _ = self._drive(turn, pack, ctx, record.version, events)
+        return self._reply(conversation_id, state, events, commands)
+
+    def say(self, *, tenant: str, conversation_id: str, role: str, text: str, data: dict[str, Any]) -> None:
+        """A message in the conversation that is nobody's command: an agent's reply, a notice."""
+        with self.database.transaction() as c:
+            ConversationRepository(c, tenant).add_message(conversation_id, role, text, data)
+
+    def release(self, *, tenant: str, conversation_id: str, notice: str) -> None:
+        """The assistant answers the conversation again (a person handed it back or closed it)."""
+        with self.database.transaction() as c:
+            repo = ConversationRepository(c, tenant)
+            record = repo.get(conversation_id)
+            if record is None:
+                raise UserError(f"no conversation {conversation_id}")
+            state = DialogueState.from_dict(record.state)
+            state.handed_off = False
+            repo.save_state(conversation_id, state.as_dict(), record.version, "active")
+            if notice:
+                repo.add_message(conversation_id, "bot", notice, {"flow": "pattern_human_handoff"})
 
     def _reply(
         self, conversation_id: str, state: DialogueState, events: list[Event], commands: list[Command]

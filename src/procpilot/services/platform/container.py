@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from procpilot.services.access.accounts import AccountService
 from procpilot.services.conversations.chats import ChatService
+from procpilot.services.conversations.handoffs import HandoffService
 from procpilot.services.conversations.messages import ConversationService
 from procpilot.services.data.collection import CollectionService
 from procpilot.services.data.datasets import DatasetService
@@ -71,6 +72,7 @@ class Container:
     reviews: ReviewService
     datasets: DatasetService
     training: TrainingService
+    handoffs: HandoffService
     engine: DBOSEngine | None = None
 
     def start_processes(self, executor_id: str | None = None) -> DBOSEngine:
@@ -190,6 +192,7 @@ def build(settings: Settings | None = None, *, load_packs: bool = True) -> Conta
         ReviewService(database),
         datasets,
         training,
+        HandoffService(database, conversations),
     )
 
 

@@ -42,6 +42,14 @@ DEMO_ACCOUNTS = (
         ("reviewer", "data_steward", "model_steward"),
         "reviews rated-down replies at /review, builds datasets at /datasets, trains models at /models",
     ),
+    (
+        "sam",
+        DEMO_PASSWORD,
+        "sam",
+        "Sam Support",
+        ("agent",),
+        "a human agent: takes conversations handed to a person at /desk",
+    ),
 )
 
 

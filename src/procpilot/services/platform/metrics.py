@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric, SummaryMetricFamily
 from prometheus_client.registry import Collector
 
 from procpilot.storage.database import Database
@@ -69,6 +69,29 @@ class _Records(Collector):
         for labels, value in found["approvals_pending"]:
             pending.add_metric([labels["tenant"]], value)
         yield pending
+        queue = GaugeMetricFamily(
+            "procpilot_handoffs_waiting", "Conversations waiting for a human agent", labels=["tenant"]
+        )
+        for labels, value in found["handoffs_waiting"]:
+            queue.add_metric([labels["tenant"]], value)
+        oldest = GaugeMetricFamily(
+            "procpilot_handoff_oldest_wait_seconds",
+            "How long the longest-waiting conversation has waited for a human agent",
+            labels=["tenant"],
+        )
+        for labels, value in found["handoff_oldest_wait"]:
+            oldest.add_metric([labels["tenant"]], value)
+        waits = SummaryMetricFamily(
+            "procpilot_handoff_wait_seconds",
+            "Seconds from a handoff to an agent taking the conversation",
+            labels=["tenant"],
+        )
+        counts = dict((labels["tenant"], value) for labels, value in found["handoff_wait_count"])
+        for labels, value in found["handoff_wait_sum"]:
+            waits.add_metric(
+                [labels["tenant"]], count_value=int(counts.get(labels["tenant"], 0)), sum_value=value
+            )
+        yield from (queue, oldest, waits)
         tokens = CounterMetricFamily(
             "procpilot_model_tokens", "Language-model tokens", labels=["tenant", "kind"]
         )
