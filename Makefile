@@ -57,6 +57,7 @@ demo: install
 	@echo "    eva   / procpilot-demo   Olga's manager: approve it in Approvals, then see its timeline in Processes"
 	@echo "    admin / procpilot-admin  users, roles, API keys, tenants, every process"
 	@echo "    rita  / procpilot-demo   review a reply rated down (Review), build a dataset (Datasets), train on it (Models)"
+	@echo "    sam   / procpilot-demo   a human agent: ask any assistant for a person, then take the conversation at Desk"
 	@echo "  any OpenAI client: base_url http://127.0.0.1:8000/v1, api_key from Admin > API keys, model retail"
 	@echo "  in a terminal: $(BIN)/procpilot chat --pack retail   (customer noah.brown7922@example.com, order #W7678072)"
 	@echo "  the API, described: http://127.0.0.1:8000/api/docs (OpenAPI: /openapi.json)"

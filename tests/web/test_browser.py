@@ -357,3 +357,86 @@ def test_pack_browser_admin_pages_and_chinese(browser: Browser, base_url: str) -
     expect(olga.locator("#nav-admin")).to_have_count(0)  # and sees no admin pages
     olga.goto("/admin/users")
     expect(olga.locator(".error")).to_contain_text("admin")
+
+
+OVERFLOW = "() => document.documentElement.scrollWidth - window.innerWidth"
+
+
+def in_chinese_on_a_phone(browser: Browser, base_url: str, username: str, password: str = DEMO_PASSWORD) -> Page:
+    page = log_in(browser, base_url, username, password)
+    page.set_viewport_size(PHONE)
+    page.select_option("select[name=language]", "zh")
+    expect(page.locator("html[lang='zh-CN']")).to_have_count(1)
+    return page
+
+
+def tour(page: Page, stops: list[tuple[str, str, str]]) -> None:
+    """Visit each page, check it is in Chinese and fits a phone's width, save it."""
+    for path, name, selector in stops:
+        page.goto(path)
+        expect(page.locator(selector).first).to_be_visible()
+        assert page.evaluate(OVERFLOW) <= 1, f"{path} is wider than a phone"
+        shot(page, f"zh-phone-{name}")
+
+
+def test_every_journey_in_chinese_at_a_phone_width(browser: Browser, base_url: str) -> None:
+    clara = in_chinese_on_a_phone(browser, base_url, "clara")
+    expect(clara.locator("#nav-chat")).to_have_text("对话")
+    start_chat(clara, "workplace", "I want to claim an expense", "How much did you pay?")
+    say(clara, "950 euros", "Which category")
+    choose(clara, "equipment", "On which day")
+    say(clara, "yesterday", "Where did you pay")
+    say(clara, "Laptop store", "charged to cost centre")
+    choose(clara, "Yes", "for approval")
+    assert clara.evaluate(OVERFLOW) <= 1
+    shot(clara, "zh-phone-chat")
+    tour(
+        clara,
+        [
+            ("/chat", "chat-index", "#conversations"),
+            ("/approvals", "approvals", "main h1"),
+            ("/processes", "processes", "main table"),
+            ("/packs", "packs", "main table"),
+            ("/packs/workplace", "pack", "svg.flow-diagram"),
+        ],
+    )
+    clara.goto("/processes")
+    clara.locator("tr", has_text="claim an expense").first.get_by_role("link").click()
+    expect(clara.locator("#timeline")).to_be_visible()
+    assert clara.evaluate(OVERFLOW) <= 1
+    shot(clara, "zh-phone-timeline")
+
+    eva = in_chinese_on_a_phone(browser, base_url, "eva")
+    tour(eva, [("/approvals", "approvals-eva", "main h1")])
+
+    start_chat(clara, "workplace", "can I speak to a real person", "Someone will get back to you shortly")
+    sam = in_chinese_on_a_phone(browser, base_url, "sam")
+    tour(sam, [("/desk", "desk", "#queue")])
+    sam.locator("#queue tr", has_text="Clara Costa").get_by_role("button").click()
+    expect(sam.locator("#understood")).to_be_visible()
+    assert sam.evaluate(OVERFLOW) <= 1
+    shot(sam, "zh-phone-desk-conversation")
+    sam.locator("#close-handoff").click()
+
+    rita = in_chinese_on_a_phone(browser, base_url, "rita")
+    tour(
+        rita,
+        [
+            ("/review", "review", "main h1"),
+            ("/datasets", "datasets", "main h1"),
+            ("/models", "models", "main h1"),
+        ],
+    )
+    admin = in_chinese_on_a_phone(browser, base_url, "admin", "procpilot-admin")
+    tour(
+        admin,
+        [
+            ("/admin/users", "admin-users", "#users"),
+            ("/admin/keys", "admin-keys", "main table, main form"),
+            ("/admin/roles", "admin-roles", "main table"),
+            ("/admin/tenants", "admin-tenants", "main form"),
+            ("/no/such/page", "not-found", "main"),
+        ],
+    )
+    for page in (clara, eva, sam, rita, admin):
+        page.select_option("select[name=language]", "en")  # the other tests read English

@@ -213,6 +213,23 @@ def kb(
     show(report, kb_bench.figures, as_json)
 
 
+@bench.command("ingest")
+def ingest(
+    pack: Annotated[Path, typer.Argument(help="The pack folder (with knowledge/).")] = Path(
+        "packs/bank-help"
+    ),
+    as_json: AsJson = False,
+) -> None:
+    """Documents per second read, embedded and stored, the way ingestion grouped chunks before and now."""
+    from procpilot.bench import ingest as ingest_bench
+
+    try:
+        report = ingest_bench.run(pack, progress=note)
+    except (ProcpilotError, FileNotFoundError) as error:
+        fail(str(error))
+    show(report, ingest_bench.figures, as_json)
+
+
 @bench.command("soak")
 def soak(
     instances: Annotated[

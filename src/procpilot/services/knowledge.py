@@ -24,7 +24,7 @@ import structlog
 from procpilot.domain.access import Permission, Principal
 from procpilot.domain.errors import UserError
 from procpilot.domain.flows import Pack
-from procpilot.knowledge import Document, UnreadableDocument, chunk, read_document
+from procpilot.knowledge import Chunk, Document, UnreadableDocument, chunk, read_document
 from procpilot.knowledge.answers import (
     WRITTEN_SYSTEM,
     Answer,
@@ -57,6 +57,8 @@ MODES = ("hybrid", "fts", "vector", "rrf")
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 
 Progress = Callable[[int, int, str], None]
+STORE_CHUNKS = 2048  # chunks embedded and stored together
+ENCODE_SLICE = 64  # texts given to the model at once (it batches them by 32)
 GENERIC = frozenset(stem(w) for w in STOP_WORDS)
 # The calibrated "nothing found" decision reads how rare a question's words are in the collection and
 # how far the best document leads the rest; in a handful of documents neither means much, so small
@@ -122,6 +124,7 @@ class KnowledgeService:
     ) -> None:
         self.database = database
         self.encoder = encoder
+        self.store_chunks = STORE_CHUNKS  # how many chunks are embedded together (bench ingest varies it)
         self.models = models
         self.min_similarity = min_similarity
         self.calibration = calibration or Calibration.load()
@@ -219,7 +222,9 @@ class KnowledgeService:
                 raise UserError(f"no tenant {tenant!r}")
             known = self._repo(c, tenant).fingerprints(collection)
         seen: set[str] = set()
-        batch: list[tuple[Document, str]] = []
+        batch: list[tuple[Document, str, list[Chunk]]] = []
+        pending = 0  # chunks in the batch
+        stored_files = 0  # files whose documents are stored
         for done, path in enumerate(files, start=1):
             try:
                 documents = read_document(path, root=base, labels=labels)
@@ -236,14 +241,25 @@ class KnowledgeService:
                     report.unchanged += 1
                     continue
                 (report.updated if document.source in known else report.added).append(document.source)
-                batch.append((document, fingerprint))
-            if len(batch) >= 16 or done == len(files):
-                report.chunks += self._store(tenant, collection, batch)
-                batch = []
-            if progress:
-                progress(done, len(files), path.name)
+                parts = chunk(document)
+                batch.append((document, fingerprint, parts))
+                pending += len(parts)
+            if pending >= self.store_chunks or done == len(files):
+                # Encoded together, so the model's batches hold texts of like length (see _store).
+                first = stored_files
+
+                def tick(
+                    fraction: float, name: str = path.name, first: int = first, last: int = done
+                ) -> None:
+                    if progress:
+                        progress(first + round((last - first) * fraction), len(files), name)
+
+                report.chunks += self._store(tenant, collection, batch, tick)
+                batch, pending, stored_files = [], 0, done
+            elif progress:
+                progress(stored_files, len(files), path.name)
         if batch:
-            report.chunks += self._store(tenant, collection, batch)
+            report.chunks += self._store(tenant, collection, batch, None)
         if prune:
             gone = sorted(set(known) - seen)
             with self.database.transaction() as c:
@@ -254,19 +270,42 @@ class KnowledgeService:
         report.seconds = time.perf_counter() - started
         return report
 
-    def _store(self, tenant: str, collection: str, batch: list[tuple[Document, str]]) -> int:
+    def _store(
+        self,
+        tenant: str,
+        collection: str,
+        batch: list[tuple[Document, str, list[Chunk]]],
+        tick: Callable[[float], None] | None,
+    ) -> int:
+        """Embed and store a batch of documents. The texts go to the model shortest first, in
+        slices of ``ENCODE_SLICE``: a slice of like lengths wastes little on padding (1.4 times the
+        speed of encoding each few documents' chunks as they come), and each slice reports progress."""
         if not batch:
             return 0
-        pieces = [chunk(document) for document, _ in batch]
-        texts = [f"{p.title}\n{p.section}\n{p.text}" for parts in pieces for p in parts]
-        vectors = self._encode(texts) if texts else None
+        texts = [f"{p.title}\n{p.section}\n{p.text}" for _, _, parts in batch for p in parts]
+        vectors: np.ndarray | None = None
+        if texts and self.encoder is not None:
+            order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+            for start in range(0, len(order), ENCODE_SLICE):
+                wanted = order[start : start + ENCODE_SLICE]
+                encoded = self._encode([texts[i] for i in wanted])
+                if encoded is None:
+                    vectors = None
+                    break
+                if vectors is None:
+                    vectors = np.zeros((len(texts), encoded.shape[1]), dtype=np.float32)
+                vectors[wanted] = encoded
+                if tick:
+                    tick(min(1.0, (start + len(wanted)) / len(order)))
         stored = 0
         with self.database.transaction() as c:
             repo = self._repo(c, tenant)
-            for (document, fingerprint), parts in zip(batch, pieces, strict=True):
+            for document, fingerprint, parts in batch:
                 embeddings = None if vectors is None else vectors[stored : stored + len(parts)]
                 repo.replace_document(collection, _with_fingerprint(document, fingerprint), parts, embeddings)
                 stored += len(parts)
+        if tick:
+            tick(1.0)
         return stored
 
     def _encode(self, texts: Sequence[str]) -> np.ndarray | None:

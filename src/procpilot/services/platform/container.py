@@ -39,13 +39,14 @@ if TYPE_CHECKING:
 class SharedEncoder:
     """The process's one embedding model, loaded on first use (loading takes seconds)."""
 
-    def __init__(self, path: Path | None = None) -> None:
+    def __init__(self, path: Path | None = None, precision: str = "auto") -> None:
         self.path = path
+        self.precision = precision
         self._encoder: MiniLMEncoder | None = None
 
     def get(self) -> MiniLMEncoder:
         if self._encoder is None:
-            self._encoder = MiniLMEncoder(self.path)
+            self._encoder = MiniLMEncoder(self.path, precision=self.precision)
         return self._encoder
 
 
@@ -140,7 +141,7 @@ def build(settings: Settings | None = None, *, load_packs: bool = True) -> Conta
     database.migrate()
     with database.transaction() as c:
         AccountRepository(c).ensure_tenant(settings.default_tenant, "Default tenant")
-    encoder = SharedEncoder(settings.embedding_model_path)
+    encoder = SharedEncoder(settings.embedding_model_path, settings.embedding_precision)
     catalog = PackCatalog(settings.packs_dir, data_dir=settings.data_dir, encoder=encoder.get)
     if load_packs:
         catalog.load_all()

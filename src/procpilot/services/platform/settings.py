@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -28,6 +28,10 @@ class Settings(BaseSettings):
     embedding_model_path: Path | None = Field(
         default=None,
         description="Sentence-embedding model folder (default: all-MiniLM-L6-v2 from its package).",
+    )
+    embedding_precision: Literal["auto", "float32", "bfloat16"] = Field(
+        default="auto",
+        description="auto: bfloat16 where the CPU computes it natively (AVX-512 BF16, AMX), else float32.",
     )
     spacy_model: str | None = Field(
         default=None,
