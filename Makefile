@@ -39,28 +39,27 @@ assets: $(HTMX)
 install: $(STAMP) $(HTMX)
 
 # Browser tests drive Debian's chromium headless (Playwright never downloads a browser here).
+# A CJK font, so the Chinese screenshots show Chinese (WenQuanYi Zen Hei, 16 MB; Noto CJK is 91).
 browser:
 	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@fc-list :lang=zh | grep -q . || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-wqy-zenhei >/dev/null; }
 
 demo: install
 	$(BIN)/procpilot validate packs/retail
 	$(BIN)/procpilot validate packs/bank-help
 	$(BIN)/procpilot validate packs/workplace
-	# Creates the databases, ingests each pack's documents (about a minute for bank-help, once)
+	# Creates the databases, ingests each pack's documents (about 15 s for bank-help, once)
 	# and the demo logins, which it prints.
 	$(BIN)/procpilot setup --demo
 	$(BIN)/procpilot train intents packs/retail
 	@echo ""
-	@echo "procpilot is starting on http://127.0.0.1:8000 (retail, workplace and bank-help assistants)"
-	@echo "  open it in a browser and log in (tenant: default) with a demo login printed above:"
-	@echo "    olga  / procpilot-demo   an employee: claim an expense or ask for leave in the workplace assistant"
-	@echo "    eva   / procpilot-demo   Olga's manager: approve it in Approvals, then see its timeline in Processes"
-	@echo "    admin / procpilot-admin  users, roles, API keys, tenants, every process"
-	@echo "    rita  / procpilot-demo   review a reply rated down (Review), build a dataset (Datasets), train on it (Models)"
-	@echo "    sam   / procpilot-demo   a human agent: ask any assistant for a person, then take the conversation at Desk"
-	@echo "  any OpenAI client: base_url http://127.0.0.1:8000/v1, api_key from Admin > API keys, model retail"
-	@echo "  in a terminal: $(BIN)/procpilot chat --pack retail   (customer noah.brown7922@example.com, order #W7678072)"
-	@echo "  the API, described: http://127.0.0.1:8000/api/docs (OpenAPI: /openapi.json)"
+	@echo "procpilot is starting on http://127.0.0.1:8000 (retail, workplace, bank-help)."
+	@echo "  Log in (tenant default) with a demo login from the table above: olga claims"
+	@echo "  an expense, eva approves it, sam answers at Desk when you ask for a person."
+	@echo "  OpenAI clients: base_url http://127.0.0.1:8000/v1, model retail, api_key from"
+	@echo "  Admin > API keys. API described at http://127.0.0.1:8000/api/docs"
+	@echo "  In a terminal: $(BIN)/procpilot chat --pack retail"
+	@echo "  (customer noah.brown7922@example.com, order #W7678072)"
 	@echo ""
 	$(BIN)/procpilot serve
 

@@ -182,6 +182,11 @@ def test_log_in_return_claim_approve_and_read_the_timeline(browser: Browser, bas
     expect(timeline.locator("li.technical").first).to_be_hidden()
     for kind in ("flow.started", "slot.set", "approval.requested", "approval.decided", "tool.completed"):
         expect(timeline.locator("details code", has_text=kind).first).to_be_attached()
+    # The flow's diagram marks the steps the instance ran, up to its end.
+    diagram = olga.locator("#instance-diagram svg.flow-diagram")
+    expect(diagram.locator("g.step.visited[data-step='file']")).to_have_count(1)
+    expect(diagram.locator("g.step.visited[data-step='END']")).to_have_count(1)
+    expect(diagram.locator("g.step.visited[data-step='rejected']")).to_have_count(0)
     olga.check("#show-technical")
     expect(timeline.locator("li.technical").first).to_be_visible()
     expect(olga.locator("table", has_text="fine, thanks")).to_contain_text("approved")
@@ -362,7 +367,9 @@ def test_pack_browser_admin_pages_and_chinese(browser: Browser, base_url: str) -
 OVERFLOW = "() => document.documentElement.scrollWidth - window.innerWidth"
 
 
-def in_chinese_on_a_phone(browser: Browser, base_url: str, username: str, password: str = DEMO_PASSWORD) -> Page:
+def in_chinese_on_a_phone(
+    browser: Browser, base_url: str, username: str, password: str = DEMO_PASSWORD
+) -> Page:
     page = log_in(browser, base_url, username, password)
     page.set_viewport_size(PHONE)
     page.select_option("select[name=language]", "zh")
@@ -403,6 +410,8 @@ def test_every_journey_in_chinese_at_a_phone_width(browser: Browser, base_url: s
     clara.goto("/processes")
     clara.locator("tr", has_text="claim an expense").first.get_by_role("link").click()
     expect(clara.locator("#timeline")).to_be_visible()
+    # Waiting for finance: the diagram marks where the claim is now.
+    expect(clara.locator("#instance-diagram g.step.current[data-step='finance']")).to_have_count(1)
     assert clara.evaluate(OVERFLOW) <= 1
     shot(clara, "zh-phone-timeline")
 
@@ -439,4 +448,5 @@ def test_every_journey_in_chinese_at_a_phone_width(browser: Browser, base_url: s
         ],
     )
     for page in (clara, eva, sam, rita, admin):
+        page.goto("/processes")
         page.select_option("select[name=language]", "en")  # the other tests read English

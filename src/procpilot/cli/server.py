@@ -4,15 +4,17 @@ app) and ``worker`` (durable processes)."""
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.table import Table
 
 from procpilot.cli.common import console, document_progress, err, fail
 from procpilot.domain.errors import ProcpilotError
 from procpilot.services.platform.container import build
-from procpilot.services.platform.demo import ensure_demo_accounts, ensure_demo_queue
+from procpilot.services.platform.demo import DEMO_ACCOUNTS, ensure_demo_accounts, ensure_demo_queue
 from procpilot.services.platform.logging import configure_logging
 from procpilot.services.platform.settings import Settings
 
@@ -23,21 +25,38 @@ def setup(
 ) -> None:
     """Create the database, load the packs, seed their business data and ingest their documents
     (safe to repeat: only new and changed documents are ingested again)."""
-    container = build(Settings())
+    started = time.perf_counter()
+    with err.status("creating the database and loading the packs (their models load on first use)…"):
+        container = build(Settings())
+    console.print(
+        f"  database ready, packs loaded: {', '.join(sorted(container.catalog.packs)) or 'none'}"
+        f" ({time.perf_counter() - started:.1f} s)",
+        highlight=False,
+    )
     try:
+        began = time.perf_counter()
         with document_progress("documents") as progress:
             prepared = container.prepare(progress, only=pack)
     except ProcpilotError as error:
         container.close()
         fail(error)
     for line in prepared:
-        console.print(f"  prepared {line}", highlight=False)
+        console.print(f"  {line}", highlight=False)
+    console.print(
+        f"  business data and documents ready ({time.perf_counter() - began:.1f} s)", highlight=False
+    )
     if demo:
-        logins = ensure_demo_accounts(container.accounts, container.settings.default_tenant)
-        ensure_demo_queue(container.reviews, container.settings.default_tenant)
-        console.print(f"  demo logins (tenant {container.settings.default_tenant}):", highlight=False)
-        for line in logins:
-            console.print(f"    {line}", highlight=False)
+        with err.status("creating the demo logins…"):
+            ensure_demo_accounts(container.accounts, container.settings.default_tenant)
+            ensure_demo_queue(container.reviews, container.settings.default_tenant)
+        logins = Table(
+            title=f"demo logins (tenant {container.settings.default_tenant})", title_justify="left"
+        )
+        for column in ("login", "password", "who", "try"):
+            logins.add_column(column, overflow="fold")
+        for username, password, _, name, _, what in DEMO_ACCOUNTS:
+            logins.add_row(username, password, name, what)
+        console.print(logins)
     for name, problem in container.catalog.errors.items():
         err.print(f"[yellow]refused pack {name}[/]: {problem}", highlight=False)
     container.close()

@@ -103,6 +103,22 @@ class IngestReport:
     chunks: int = 0
     seconds: float = 0.0
 
+    def brief(self) -> str:
+        """One short line for a terminal: what changed, and how long it took."""
+        changed = [
+            f"{n} {what}"
+            for n, what in (
+                (len(self.added), "added"),
+                (len(self.updated), "updated"),
+                (len(self.removed), "removed"),
+            )
+            if n
+        ]
+        failed = f", {len(self.failed)} unreadable" if self.failed else ""
+        if not changed:
+            return f"documents unchanged ({self.unchanged}){failed}"
+        return f"documents {', '.join(changed)}{failed}: {self.chunks} chunks in {self.seconds:.1f} s"
+
     def summary(self) -> str:
         return (
             f"{self.collection}: {len(self.added)} added, {len(self.updated)} updated, {self.unchanged} unchanged, "

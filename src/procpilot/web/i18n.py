@@ -240,6 +240,14 @@ TEXT: dict[str, dict[str, str]] = {
     "archived_conversations": {"en": "Archived conversations", "zh": "已归档的对话"},
     "show_archived": {"en": "Show archived conversations", "zh": "查看已归档的对话"},
     "show_current": {"en": "Back to your conversations", "zh": "返回您的对话"},
+    "instance_diagram": {
+        "en": "The flow, with the steps this instance ran",
+        "zh": "流程图（已执行的步骤已标出）",
+    },
+    "diagram_legend": {
+        "en": "Green: steps it ran. Orange: where it is now.",
+        "zh": "绿色：已执行的步骤。橙色：当前所在步骤。",
+    },
 }
 
 

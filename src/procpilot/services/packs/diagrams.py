@@ -40,6 +40,15 @@ def _summary(step: Step) -> str:
     return text if len(text) <= 44 else text[:43] + "…"
 
 
+def _marking(step_id: str, visited: frozenset[str], current: str | None) -> tuple[str, str]:
+    """The CSS class and stroke of a step's box: where the instance is now, where it has been."""
+    if step_id == current:
+        return " current", 'stroke="#e65100" stroke-width="3"'
+    if step_id in visited:
+        return " visited", 'stroke="#2e7d32" stroke-width="2.5"'
+    return "", 'stroke="#888"'
+
+
 def _jumps(step: Step) -> list[tuple[str, str]]:
     """(label, target) of every explicit jump."""
     data = step.as_dict()
@@ -53,7 +62,9 @@ def _jumps(step: Step) -> list[tuple[str, str]]:
     return found
 
 
-def flow_svg(flow: Flow) -> str:
+def flow_svg(flow: Flow, visited: frozenset[str] = frozenset(), current: str | None = None) -> str:
+    """The flow's diagram; for an instance, the steps it ran are marked (``visited``) and the
+    one it is at now (``current``) stands out."""
     steps = list(flow.steps)
     index = {step.id: i for i, step in enumerate(steps)}
     index[END] = len(steps)
@@ -76,11 +87,21 @@ def flow_svg(flow: Flow) -> str:
     for i, step in enumerate(steps):
         y = top(i)
         fill = COLOURS.get(step.key, "#f5f5f5")
+        marked, stroke = _marking(step.id, visited, current)
         parts.append(
-            f'<g class="step" data-step="{escape(step.id)}"><rect x="{LEFT}" y="{y}" width="{BOX_W}" '
-            f'height="{BOX_H}" rx="8" fill="{fill}" stroke="#888"/>'
+            f'<g class="step{marked}" data-step="{escape(step.id)}"><rect x="{LEFT}" y="{y}" width="{BOX_W}" '
+            f'height="{BOX_H}" rx="8" fill="{fill}" {stroke}/>'
             f'<text x="{LEFT + 10}" y="{y + 18}" font-weight="bold">{escape(step.key)} · {escape(step.id)}</text>'
-            f'<text x="{LEFT + 10}" y="{y + 36}" fill="#444">{escape(_summary(step))}</text></g>'
+            f'<text x="{LEFT + 10}" y="{y + 36}" fill="#444">{escape(_summary(step))}</text>'
+            + (
+                f'<text x="{LEFT + BOX_W - 10}" y="{y + 18}" text-anchor="end" fill="#e65100" '
+                f'font-weight="bold">◀ now</text>'
+                if step.id == current
+                else f'<text x="{LEFT + BOX_W - 10}" y="{y + 18}" text-anchor="end" fill="#2e7d32">✓</text>'
+                if step.id in visited
+                else ""
+            )
+            + "</g>"
         )
         if step.falls_through():
             parts.append(
@@ -88,9 +109,10 @@ def flow_svg(flow: Flow) -> str:
                 f'marker-end="url(#arrow)"/>'
             )
     end_y = top(len(steps))
+    marked, stroke = _marking(END, visited, current)
     parts.append(
-        f'<g class="step" data-step="END"><rect x="{cx - 40}" y="{end_y}" width="80" height="{BOX_H}" '
-        f'rx="23" fill="#eeeeee" stroke="#888"/><text x="{cx}" y="{end_y + 28}" text-anchor="middle" '
+        f'<g class="step{marked}" data-step="END"><rect x="{cx - 40}" y="{end_y}" width="80" height="{BOX_H}" '
+        f'rx="23" fill="#eeeeee" {stroke}/><text x="{cx}" y="{end_y + 28}" text-anchor="middle" '
         f'font-weight="bold">END</text></g>'
     )
     for lane, (i, label, target) in enumerate(edges):

@@ -108,10 +108,9 @@ class Container:
             if only is not None and runtime.id != only:
                 continue
             path = self.workspace.business_db(tenant, runtime)
-            prepared.append(f"{runtime.id}: {path or 'no business database'}")
             report = self.knowledge.sync_pack(runtime.loaded.pack, progress=progress)
-            if report is not None:
-                prepared.append(f"{runtime.id} knowledge: {report.summary()}")
+            data = "business data ready" if path else "no business data"
+            prepared.append(f"{runtime.id}: {data}; {report.brief() if report else 'documents checked'}")
         return prepared
 
     def readiness(self) -> dict[str, Any]:

@@ -12,9 +12,11 @@ from typing import Any
 from procpilot.domain.access import Permission, Principal
 from procpilot.domain.commands import CancelFlow, Command, SetSlot, StartFlow
 from procpilot.domain.errors import NotFound, PermissionDenied, StateConflict, UserError
+from procpilot.domain.steps import END
 from procpilot.services.conversations.chats import ChatService
 from procpilot.services.conversations.messages import ConversationService, Reply
 from procpilot.services.packs.catalog import PackCatalog
+from procpilot.services.packs.diagrams import flow_svg
 from procpilot.services.processes.readable import sentence
 from procpilot.storage.accounts import AccountRepository
 from procpilot.storage.collection import CollectionRepository
@@ -186,6 +188,16 @@ class InstanceService:
             return known[user_id]
 
         flow = pack.flows.get(instance["flow_id"]) if pack else None
+        ran = [e["data"].get("step") for e in instance["entries"] if e["kind"] == "step.started"]
+        steps = [str(step) for step in ran if step]
+        current = steps[-1] if steps and instance.get("status") == "running" else None
+        diagram = (
+            flow_svg(
+                flow, frozenset(steps) | ({END} if instance.get("status") == "completed" else set()), current
+            )
+            if flow
+            else ""
+        )
         for entry in instance["entries"]:
             entry["said"] = sentence(entry, pack, instance["flow_id"], name)
         for task in instance["approvals"]:
@@ -193,6 +205,7 @@ class InstanceService:
         return {
             **instance,
             "flow_title": flow.title if flow else instance["flow_id"],
+            "diagram": diagram,
             "started_by_name": name(instance.get("user_id")),
         }
 
