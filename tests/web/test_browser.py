@@ -258,6 +258,7 @@ def test_a_person_asks_for_a_human_and_an_agent_takes_over_at_the_desk(
     say(olga, "42 euros", "Which category")
     say(olga, "can I talk to a real person please", "Someone will get back to you shortly")
     say(olga, "are you there?", "number 1 in the queue")
+    expect(olga.locator("#with-person")).to_contain_text("Waiting for a person to take over")
 
     sam = log_in(browser, base_url, "sam")
     expect(sam.locator("#nav-approvals")).to_have_count(0)
@@ -280,6 +281,7 @@ def test_a_person_asks_for_a_human_and_an_agent_takes_over_at_the_desk(
     expect(olga.locator(".msg.agent", has_text="Sam Support from our team has taken over")).to_have_count(
         1, timeout=15_000
     )
+    expect(olga.locator("#with-person")).to_have_text("👤 You are talking with a person: Sam Support")
     sam.fill("#text", "Hi Olga, Sam here. What do you need?")
     sam.press("#text", "Enter")
     agent = olga.locator(".msg.agent", has_text="Sam here")
@@ -296,6 +298,7 @@ def test_a_person_asks_for_a_human_and_an_agent_takes_over_at_the_desk(
     sam.locator("#start-for button").click()
     expect(sam.locator("#queue-empty")).to_be_visible()
     expect(olga.locator(".msg.bot").last).to_contain_text("From which day?", timeout=15_000)
+    expect(olga.locator("#with-person")).to_have_count(0)
     say(olga, "next Monday", "How many working days?")
     shot(olga, "24-back-with-the-assistant")
 

@@ -209,8 +209,9 @@ async def chat_page(request: Request, conversation_id: str, c: Services) -> Resp
     who = await person(request)
     history = await run_in_threadpool(c.chats.history, who, conversation_id)
     waiting = await run_in_threadpool(c.chats.waiting, who, conversation_id)
+    helper = await run_in_threadpool(c.chats.with_person, who, conversation_id)
     last = history["messages"][-1]["id"] if history["messages"] else 0
-    return render(request, "chat.html", who, conversation=history, waiting=waiting, last=last)
+    return render(request, "chat.html", who, conversation=history, waiting=waiting, person=helper, last=last)
 
 
 @router.post("/chat/{conversation_id}/messages")
@@ -259,7 +260,8 @@ async def chat_stream(
                 seen = message["id"]
                 yield sse_html("message", message_template.render(m=message, t=t), message["id"])
             waiting = await run_in_threadpool(c.chats.waiting, who, conversation_id)
-            html = banner_template.render(waiting=waiting, flows=found["active_flows"], t=t)
+            helper = await run_in_threadpool(c.chats.with_person, who, conversation_id)
+            html = banner_template.render(waiting=waiting, person=helper, flows=found["active_flows"], t=t)
             if html != banner:
                 banner = html
                 yield sse_html("status", html)

@@ -248,6 +248,8 @@ TEXT: dict[str, dict[str, str]] = {
         "en": "Green: steps it ran. Orange: where it is now.",
         "zh": "绿色：已执行的步骤。橙色：当前所在步骤。",
     },
+    "with_person": {"en": "You are talking with a person", "zh": "您正在与真人对话"},
+    "waiting_for_person": {"en": "Waiting for a person to take over", "zh": "正在等待真人接手"},
 }
 
 

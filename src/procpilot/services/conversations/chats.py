@@ -16,8 +16,10 @@ from procpilot.domain.access import Permission, Principal
 from procpilot.domain.commands import Command
 from procpilot.domain.errors import NotFound, StateConflict
 from procpilot.services.conversations.messages import ConversationService, Reply
+from procpilot.storage.accounts import AccountRepository
 from procpilot.storage.conversations import ConversationRecord, ConversationRepository
 from procpilot.storage.database import Database
+from procpilot.storage.handoffs import HandoffRepository
 from procpilot.storage.processes import ProcessRepository
 
 
@@ -117,6 +119,19 @@ class ChatService:
             return ProcessRepository(c, principal.tenant).approvals(
                 conversation_id=conversation_id, status="pending"
             )
+
+    def with_person(self, principal: Principal, conversation_id: str) -> dict[str, Any] | None:
+        """The conversation's open handoff, as its owner may see it: waiting, or taken by whom."""
+        self._record(principal, conversation_id, write=False)
+        with self.database.transaction() as c:
+            found = HandoffRepository(c, principal.tenant).open_for(conversation_id)
+            if found is None:
+                return None
+            agent = (
+                AccountRepository(c).user(principal.tenant, found["taken_by"]) if found["taken_by"] else None
+            )
+        name = (agent or {}).get("display_name") or found["taken_by"]
+        return {"status": found["status"], "taken_by_name": name}
 
     def events(self, principal: Principal, conversation_id: str) -> list[dict[str, Any]]:
         self._record(principal, conversation_id, write=False)
