@@ -297,7 +297,7 @@ def _approval(turn: TurnContext, frame: Frame, step: ApprovalStep) -> None:
     if revision and revision.get("step") == step.id and revision.get("approver"):
         # Amended after this approver asked for changes: back to them, saying so.
         assignee, role = revision["approver"], None
-        summary = f"Amended after your comment \u201c{revision.get('comment', '')}\u201d. {summary}"
+        summary = turn.response("approval_amended", comment=revision.get("comment", ""), summary=summary)
     visit = _visit(frame, step)
     request(
         turn,

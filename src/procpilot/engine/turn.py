@@ -25,6 +25,7 @@ DEFAULT_RESPONSES = {
     "approval_changes_requested": "Your request ({{ flow }}) needs changes: {{ comment }}",
     "approval_revise": "Tell me what to change, with the new value if you know it, or pick it below. Say yes to send it back as it is, or no to withdraw it.",
     "change_field": "Change the {{ field }}",
+    "approval_amended": "Amended after your comment \u201c{{ comment }}\u201d. {{ summary }}",
     "approval_timeout": "Your request ({{ flow }}) expired without a decision.",
     "tool_retry_later": "The system for {{ flow }} is not answering. I'll try again in {{ delay }} and tell you here how it went.",
     "next_request": "Now your other request: {{ flow }}.",

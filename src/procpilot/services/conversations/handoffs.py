@@ -21,9 +21,12 @@ from procpilot.storage.database import Database
 from procpilot.storage.handoffs import OPEN, HandoffRepository
 
 MAX_REPLY_CHARS = 4000
-JOINED = "{name} from our team has taken over this conversation."
-RETURNED = "{name} handed you back to the assistant. What else can I do for you?"
-CLOSED = "{name} closed this conversation. Thank you for writing."
+# What the person reads; a pack's ``responses`` may word them its own way (``{name}``: the agent).
+NOTICES = {
+    "handoff_joined": "{name} from our team has taken over this conversation.",
+    "handoff_returned": "{name} handed you back to the assistant. What else can I do for you?",
+    "handoff_closed": "{name} closed this conversation. Thank you for writing.",
+}
 
 
 def _aware(value: dt.datetime | None) -> dt.datetime | None:
@@ -130,7 +133,7 @@ class HandoffService:
             ConversationRepository(c, principal.tenant).add_message(
                 row["conversation_id"],
                 "agent",
-                JOINED.format(name=self._name(principal)),
+                self._notice(row, "handoff_joined", principal),
                 {"by": principal.id, "name": self._name(principal), "notice": "joined"},
             )
         return self.view(principal, handoff_id)
@@ -168,11 +171,11 @@ class HandoffService:
 
     def hand_back(self, principal: Principal, handoff_id: str) -> None:
         row = self._mine(principal, handoff_id)
-        self._end(principal, row, "returned", RETURNED.format(name=self._name(principal)))
+        self._end(principal, row, "returned", self._notice(row, "handoff_returned", principal))
 
     def close(self, principal: Principal, handoff_id: str) -> None:
         row = self._mine(principal, handoff_id)
-        self._end(principal, row, "closed", CLOSED.format(name=self._name(principal)))
+        self._end(principal, row, "closed", self._notice(row, "handoff_closed", principal))
 
     def _end(self, principal: Principal, row: dict[str, Any], status: str, notice: str) -> None:
         with self.database.transaction() as c:
@@ -194,6 +197,10 @@ class HandoffService:
         if row["taken_by"] != principal.id and not principal.can(Permission.ADMINISTER):
             raise PermissionDenied(f"handoff {handoff_id} was taken by someone else")
         return row
+
+    def _notice(self, row: dict[str, Any], key: str, principal: Principal) -> str:
+        responses = self.conversations.catalog.get(row["pack_id"]).loaded.pack.responses
+        return responses.get(key, NOTICES[key]).replace("{name}", self._name(principal))
 
     @staticmethod
     def _name(principal: Principal) -> str:
