@@ -87,6 +87,10 @@ def test_naming_a_value_at_a_confirmation_asks_for_it_again(parts: Any) -> None:
         CorrectSlot("amount", {"amount": "9", "currency": "USD"})
     ]
     assert nlu.understand("yes, the amount is right", expecting) == [Confirm()]
+    # A question about a value is a question, not a change.
+    assert nlu.understand("what amount is the limit?", expecting) == [
+        AskKnowledge("what amount is the limit?")
+    ]
     # Asked again: the engine goes back to the step that asked for it, and the rest stays.
     turn = engine.handle(state, [CorrectSlot("amount", None)])
     assert "amount" not in turn.state.top.slots and turn.state.top.slots["recipient"] == "Bob"

@@ -167,7 +167,8 @@ class RuleUnderstanding:
             if corrections:
                 return corrections
             answer = extractors.yes_no(text)
-            named = self._named_slots(text, expectation) if answer is not True else []
+            asking = text.endswith("?") or bool(_QUESTION.match(text))
+            named = self._named_slots(text, expectation) if answer is not True and not asking else []
             if named:
                 # "no, the date is wrong", "change the merchant": ask for it again.
                 return named
@@ -296,7 +297,10 @@ class RuleUnderstanding:
         # At a confirmation, "the amount should be 45 euros" corrects too, but only a value said
         # plainly (with its unit): "receipt 8812" is no amount.
         loose = (
-            not _CORRECTION.match(text) and expectation.kind == CONFIRMATION and bool(_CHANGE.search(text))
+            not _CORRECTION.match(text)
+            and expectation.kind == CONFIRMATION
+            and bool(_CHANGE.search(text))
+            and not text.endswith("?")
         )
         if not (_CORRECTION.match(text) or loose):
             return []
