@@ -29,9 +29,9 @@ async def desk_page(request: Request, c: Services) -> Response:
 @router.get("/desk/count", response_class=HTMLResponse)
 async def desk_count(request: Request, c: Services) -> Response:
     who = await person(request)
-    waiting = [h for h in await run_in_threadpool(c.handoffs.queue, who) if h["status"] == "waiting"]
+    waiting = await run_in_threadpool(c.handoffs.waiting, who)
     label = translator(who.language)("waiting")
-    html = f'<span class="count" title="{len(waiting)} {label}">{len(waiting)}</span>' if waiting else ""
+    html = f'<span class="count" title="{waiting} {label}">{waiting}</span>' if waiting else ""
     return HTMLResponse(html, headers={"Cache-Control": "no-store"})
 
 
@@ -57,7 +57,7 @@ async def desk_stream(
     """The person's new messages (and the assistant's) as they come, for the agent."""
     who = await person(request)
     seen = resume_after(request.headers.get("last-event-id"), after)
-    await run_in_threadpool(c.handoffs.view, who, handoff_id, 2**62)  # 404 before streaming
+    await run_in_threadpool(c.handoffs.messages, who, handoff_id, 2**62)  # 404 before streaming
     t = translator(who.language)
     template = templates.get_template("_message.html")
 
@@ -67,8 +67,8 @@ async def desk_stream(
         until = loop.time() + STREAM_SECONDS
         yield "retry: 1000\n\n"
         while loop.time() < until and not await request.is_disconnected():
-            found = await run_in_threadpool(c.handoffs.view, who, handoff_id, seen)
-            for message in found["messages"]:
+            found = await run_in_threadpool(c.handoffs.messages, who, handoff_id, seen)
+            for message in found:
                 seen = message["id"]
                 yield sse_html("message", template.render(m=message, t=t, desk=True), message["id"])
             await asyncio.sleep(POLL_SECONDS)

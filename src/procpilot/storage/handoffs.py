@@ -63,6 +63,14 @@ class HandoffRepository:
         query = self._select().where(handoffs.c.status.in_(statuses)).order_by(handoffs.c.requested_at)
         return [dict(r) for r in self.c.execute(query.limit(limit)).mappings()]
 
+    def waiting(self) -> int:
+        found = self.c.execute(
+            sa.select(sa.func.count()).where(
+                handoffs.c.tenant_id == self.tenant, handoffs.c.status == "waiting"
+            )
+        ).scalar()
+        return int(found or 0)
+
     def position(self, handoff_id: str, requested_at: dt.datetime) -> int:
         """1 for the first in the queue."""
         ahead = self.c.execute(

@@ -69,31 +69,40 @@ class HandoffService:
             out.append(item)
         return out
 
+    def waiting(self, principal: Principal) -> int:
+        """How many conversations wait for an agent (the desk's badge)."""
+        principal.require(Permission.ASSIST, "the agent's desk")
+        with self.database.transaction() as c:
+            return HandoffRepository(c, principal.tenant).waiting()
+
     def view(self, principal: Principal, handoff_id: str, after: int = 0) -> dict[str, Any]:
         """One handoff with the conversation so far (messages after ``after``), what the
         assistant understood, and the flows an agent may start for the person."""
         principal.require(Permission.ASSIST, "the agent's desk")
         with self.database.transaction() as c:
-            row = HandoffRepository(c, principal.tenant).get(handoff_id)
-            if row is None:
-                raise NotFound(f"no handoff {handoff_id}")
+            row = self._row(c, principal, handoff_id)
             names = self._names(c, principal.tenant)
             messages = ConversationRepository(c, principal.tenant).messages(row["conversation_id"], after)
         item = self._public(row, names)
         pack = self.conversations.catalog.get(row["pack_id"]).loaded.pack
         item["flows"] = [{"id": f.id, "title": f.title} for f in pack.user_flows() if f.examples]
-        item["messages"] = [
-            {
-                "id": m["id"],
-                "role": m["role"],
-                "text": m["text"],
-                "buttons": (m["data"] or {}).get("buttons", []),
-                "by_name": (m["data"] or {}).get("name"),
-                "at": m["created_at"],
-            }
-            for m in messages
-        ]
+        item["messages"] = [_message(m) for m in messages]
         return item
+
+    def messages(self, principal: Principal, handoff_id: str, after: int = 0) -> list[dict[str, Any]]:
+        """The conversation's messages after ``after`` (what the agent's page polls for)."""
+        principal.require(Permission.ASSIST, "the agent's desk")
+        with self.database.transaction() as c:
+            row = self._row(c, principal, handoff_id)
+            found = ConversationRepository(c, principal.tenant).messages(row["conversation_id"], after)
+        return [_message(m) for m in found]
+
+    @staticmethod
+    def _row(c: Any, principal: Principal, handoff_id: str) -> dict[str, Any]:
+        row = HandoffRepository(c, principal.tenant).get(handoff_id)
+        if row is None:
+            raise NotFound(f"no handoff {handoff_id}")
+        return row
 
     @staticmethod
     def _names(c: Any, tenant: str) -> dict[str, str]:
@@ -123,11 +132,8 @@ class HandoffService:
         """Take a waiting conversation; the person is told a person has taken over."""
         principal.require(Permission.ASSIST, "taking a conversation")
         with self.database.transaction() as c:
-            queue = HandoffRepository(c, principal.tenant)
-            row = queue.get(handoff_id)
-            if row is None:
-                raise NotFound(f"no handoff {handoff_id}")
-            if not queue.take(handoff_id, principal.id):
+            row = self._row(c, principal, handoff_id)
+            if not HandoffRepository(c, principal.tenant).take(handoff_id, principal.id):
                 who = row["taken_by"] or "nobody"
                 raise StateConflict(f"handoff {handoff_id} is {row['status']} (taken by {who})")
             ConversationRepository(c, principal.tenant).add_message(
@@ -189,9 +195,7 @@ class HandoffService:
         """The handoff, taken by the principal (an admin may act on anyone's)."""
         principal.require(Permission.ASSIST, "answering a handed-off conversation")
         with self.database.transaction() as c:
-            row = HandoffRepository(c, principal.tenant).get(handoff_id)
-        if row is None:
-            raise NotFound(f"no handoff {handoff_id}")
+            row = self._row(c, principal, handoff_id)
         if row["status"] != "taken":
             raise StateConflict(f"handoff {handoff_id} is {row['status']}; take it first")
         if row["taken_by"] != principal.id and not principal.can(Permission.ADMINISTER):
@@ -205,3 +209,15 @@ class HandoffService:
     @staticmethod
     def _name(principal: Principal) -> str:
         return principal.name or principal.id
+
+
+def _message(m: dict[str, Any]) -> dict[str, Any]:
+    data = m["data"] or {}
+    return {
+        "id": m["id"],
+        "role": m["role"],
+        "text": m["text"],
+        "buttons": data.get("buttons", []),
+        "by_name": data.get("name"),  # an agent's name on their messages
+        "at": m["created_at"],
+    }

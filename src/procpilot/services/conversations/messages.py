@@ -361,10 +361,9 @@ class ConversationService:
             repo.add_message(record.id, "user", text)
             if held["status"] == "waiting" and cancels(text):
                 queue.end(held["id"], "cancelled", record.user_id or "person")
-                state = DialogueState.from_dict(record.state)
-                state.handed_off = False
-                repo.save_state(record.id, state.as_dict(), record.version, "active")
-                said.append({"text": responses.get("handoff_left", HANDOFF_LEFT), "buttons": []})
+                notice = responses.get("handoff_left", HANDOFF_LEFT)
+                _back_to_assistant(repo, record, "")
+                said.append({"text": notice, "buttons": []})
                 left = True
             elif held["status"] == "waiting":
                 place = queue.position(held["id"], held["requested_at"])
@@ -395,11 +394,7 @@ class ConversationService:
             record = repo.get(conversation_id)
             if record is None:
                 raise UserError(f"no conversation {conversation_id}")
-            state = DialogueState.from_dict(record.state)
-            state.handed_off = False
-            repo.save_state(conversation_id, state.as_dict(), record.version, "active")
-            if notice:
-                repo.add_message(conversation_id, "bot", notice, {"flow": "pattern_human_handoff"})
+            _back_to_assistant(repo, record, notice)
 
     def _reply(
         self, conversation_id: str, state: DialogueState, events: list[Event], commands: list[Command]
@@ -485,3 +480,12 @@ class ConversationService:
     def tool_calls(self, *, tenant: str, conversation_id: str) -> list[dict[str, Any]]:
         with self.database.transaction() as c:
             return ConversationRepository(c, tenant).tool_calls(conversation_id)
+
+
+def _back_to_assistant(repo: ConversationRepository, record: ConversationRecord, notice: str) -> None:
+    """The conversation is no longer with a person: the assistant answers its next message."""
+    state = DialogueState.from_dict(record.state)
+    state.handed_off = False
+    repo.save_state(record.id, state.as_dict(), record.version, "active")
+    if notice:
+        repo.add_message(record.id, "bot", notice, {"flow": "pattern_human_handoff"})

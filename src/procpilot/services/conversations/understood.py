@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from procpilot.domain.flows import Pack
+from procpilot.services.processes.readable import value_text
 
 MAX_COMMANDS = 6
 
@@ -43,16 +44,6 @@ def understood(events: list[dict[str, Any]], pack: Pack) -> dict[str, Any]:
             if value is None or slot not in flow.slots:
                 continue
             definition = flow.slots[slot]
-            values.append({"slot": slot, "title": definition.description or slot, "value": _text(value)})
+            values.append({"slot": slot, "title": definition.description or slot, "value": value_text(value)})
         requests.append({"flow": flow.id, "title": flow.title, "slots": values})
     return {"reason": reason, "requests": requests, "commands": commands[-MAX_COMMANDS:]}
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, dict) and "amount" in value and "currency" in value:
-        return f"{value['amount']} {value['currency']}"
-    if isinstance(value, list):
-        return ", ".join(_text(v) for v in value)
-    if isinstance(value, dict):
-        return ", ".join(f"{k}: {_text(v)}" for k, v in value.items() if not isinstance(v, dict | list))
-    return str(value)

@@ -25,8 +25,12 @@ def value_text(value: Any) -> str:
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, dict):
-        if isinstance(value.get("amount"), int | float) and isinstance(value.get("currency"), str):
-            return f"{value['amount']:,.2f} {value['currency']}"
+        if "amount" in value and isinstance(value.get("currency"), str):
+            # Money: the amount is a number, or the decimal string the money slot stores.
+            try:
+                return f"{float(value['amount']):,.2f} {value['currency']}"
+            except (TypeError, ValueError):
+                return f"{value['amount']} {value['currency']}"
         for key in ("name", "title", "label", "display_name", "id"):
             if isinstance(value.get(key), str | int):
                 return str(value[key])
